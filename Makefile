@@ -1,0 +1,43 @@
+# The README's two commands: `make book` and `make test`. Both set up .venv themselves.
+PROFILE ?= paper
+VENV    := .venv
+BIN     := $(VENV)/bin
+CHAPTERS := $(basename $(notdir $(wildcard book/notebooks/*.md)))
+
+ifeq ($(filter $(PROFILE),smoke quick paper),)
+$(error PROFILE must be smoke, quick or paper, got '$(PROFILE)': run e.g. make book PROFILE=quick)
+endif
+
+.PHONY: setup book test chapters clean
+
+setup: $(VENV)/.installed
+
+# Exact pins live in pyproject.toml; constraints.txt pins everything they pull in.
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+# Execute every chapter with papermill at $(PROFILE) into $(OUT) (notebook per chapter).
+OUT ?= book/executed
+chapters: setup
+	mkdir -p $(OUT)
+	@for ch in $(CHAPTERS); do \
+	  echo "== executing $$ch at profile $(PROFILE)"; \
+	  $(BIN)/jupytext --quiet --to ipynb -o $(OUT)/$$ch.ipynb book/notebooks/$$ch.md && \
+	  $(BIN)/papermill --cwd $(OUT) -k python3 -p profile $(PROFILE) \
+	    $(OUT)/$$ch.ipynb $(OUT)/$$ch.ipynb || exit 1; \
+	done
+
+book: chapters
+	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	@echo "book: $(CURDIR)/_build/html/index.html (profile $(PROFILE))"
+
+# Unit and integration tests, then nbval over every chapter executed at the smoke profile.
+test: setup
+	$(MAKE) --no-print-directory chapters PROFILE=smoke OUT=_build/smoke
+	$(BIN)/pytest tests _build/smoke --nbval-lax
+
+clean:
+	rm -rf _build book/executed

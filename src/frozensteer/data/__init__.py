@@ -1,0 +1,1 @@
+"""Data: environments, behaviour policies and the datasets built from them."""

@@ -1,0 +1,137 @@
+"""Profiles: every size, budget and seed of the protocol, held in one place.
+
+One name selects all of them: ``smoke`` (CI and nbval; the whole pipeline in minutes, its
+numbers mean nothing), ``quick`` (the whole pipeline in about an hour on two cores) and
+``paper`` (the reconstructed protocol as written in PROTOCOL.md).  Every result records the
+profile that made it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+ALPHAS = (0.1, 0.3, 0.5, 0.7, 0.9)
+LOCOMOTION_ENVS = ("hopper", "halfcheetah", "walker2d", "ant")
+
+# Online SAC budgets of the behaviour policies at the paper profile (env steps).
+PAPER_SAC_STEPS = {"hopper": 300_000, "walker2d": 500_000, "halfcheetah": 500_000, "ant": 500_000}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes and budgets of one run of the pipeline.
+
+    Attributes are grouped by pipeline stage: behaviour policies and datasets, frozen actors
+    and priors, the experiment grid, and the statistics.
+    """
+
+    name: str
+    # behaviour policies (Stable-Baselines3 SAC) and datasets
+    sac_steps: dict[str, int]
+    sac_eval_every: int
+    sac_eval_episodes: int
+    pick_eval_episodes: int
+    medium_threshold: float
+    dataset_transitions: int
+    reference_episodes: int
+    reference_seed: int
+    # frozen actors and goal-conditioned priors
+    iql_steps: int
+    bc_steps: int
+    batch_size: int
+    degraded_episode_fraction: float
+    degraded_step_fraction: float
+    goal_percentile: float
+    # the experiment grid
+    alphas: tuple[float, ...]
+    episodes_per_condition: int
+    antmaze_episodes_per_condition: int
+    base_seed: int
+    # statistics
+    bootstrap_resamples: int
+    bootstrap_seed: int
+    kl_budget: float
+    kl_budget_sweep: tuple[float, ...]
+    selector_states: int
+    selector_seed: int
+    envs: tuple[str, ...] = field(default=LOCOMOTION_ENVS)
+
+    def as_dict(self) -> dict:
+        """All settings as a plain dictionary (for manifests and the protocol chapter)."""
+        return dataclasses.asdict(self)
+
+
+_PAPER = Profile(
+    name="paper",
+    sac_steps=dict(PAPER_SAC_STEPS),
+    sac_eval_every=10_000,
+    sac_eval_episodes=10,
+    pick_eval_episodes=50,
+    medium_threshold=33.0,
+    dataset_transitions=1_000_000,
+    reference_episodes=100,
+    reference_seed=123,
+    iql_steps=300_000,
+    bc_steps=100_000,
+    batch_size=256,
+    degraded_episode_fraction=0.05,
+    degraded_step_fraction=0.05,
+    goal_percentile=90.0,
+    alphas=ALPHAS,
+    episodes_per_condition=25,
+    antmaze_episodes_per_condition=50,
+    base_seed=10_000,
+    bootstrap_resamples=10_000,
+    bootstrap_seed=0,
+    kl_budget=1.0,
+    kl_budget_sweep=(0.1, 0.3, 1.0, 3.0),
+    selector_states=2_048,
+    selector_seed=0,
+)
+
+PROFILES: dict[str, Profile] = {
+    "paper": _PAPER,
+    "quick": dataclasses.replace(
+        _PAPER,
+        name="quick",
+        sac_steps={env: 50_000 for env in LOCOMOTION_ENVS},
+        pick_eval_episodes=20,
+        dataset_transitions=100_000,
+        reference_episodes=20,
+        iql_steps=30_000,
+        bc_steps=30_000,
+        episodes_per_condition=10,
+        antmaze_episodes_per_condition=20,
+        bootstrap_resamples=2_000,
+    ),
+    "smoke": dataclasses.replace(
+        _PAPER,
+        name="smoke",
+        sac_steps={env: 2_000 for env in LOCOMOTION_ENVS},
+        sac_eval_every=1_000,
+        sac_eval_episodes=2,
+        pick_eval_episodes=2,
+        dataset_transitions=5_000,
+        reference_episodes=2,
+        iql_steps=500,
+        bc_steps=500,
+        batch_size=64,
+        episodes_per_condition=2,
+        antmaze_episodes_per_condition=2,
+        bootstrap_resamples=500,
+        selector_states=256,
+    ),
+}
+
+
+def get_profile(profile: str | Profile) -> Profile:
+    """Return the profile called ``profile`` (a Profile passes through unchanged)."""
+    if isinstance(profile, Profile):
+        return profile
+    if profile not in PROFILES:
+        raise ValueError(
+            f"profile must be one of {sorted(PROFILES)}, got {profile!r}: "
+            "pass PROFILE=smoke, quick or paper"
+        )
+    return PROFILES[profile]

@@ -1,0 +1,49 @@
+"""The book builds strictly from the chapters executed at the smoke profile.
+
+`make test` executes every chapter with papermill into _build/smoke before pytest runs
+(nbval then re-executes them); this test renders those notebooks with Jupyter Book in a
+scratch copy of the book, with warnings as errors, as `make book` does.
+"""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ROOT / "_build" / "smoke"
+
+
+def toc_chapters():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [Path(entry["file"]).name for entry in toc["chapters"]]
+
+
+def test_every_chapter_source_is_in_the_toc():
+    sources = sorted(p.stem for p in (ROOT / "book" / "notebooks").glob("*.md"))
+    assert sorted(toc_chapters()) == sources
+
+
+def test_book_builds_strictly_at_smoke(tmp_path):
+    missing = [c for c in toc_chapters() if not (SMOKE / f"{c}.ipynb").exists()]
+    if missing:
+        pytest.fail(f"chapters not executed at smoke: {missing}; run `make test`")
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "book", tmp_path / "book",
+                    ignore=shutil.ignore_patterns("executed"))
+    (tmp_path / "book" / "executed").mkdir()
+    for chapter in toc_chapters():
+        shutil.copy(SMOKE / f"{chapter}.ipynb", tmp_path / "book" / "executed")
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    result = subprocess.run([str(jupyter_book), "build", str(tmp_path), "-W", "-n",
+                             "--keep-going"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    html = tmp_path / "_build" / "html"
+    assert (html / "index.html").exists()
+    identity = (html / "book" / "executed" / "identity.html").read_text()
+    assert "smoke" in identity  # the profile banner
+    assert "fig-anchoring" in identity
