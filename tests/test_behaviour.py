@@ -1,6 +1,7 @@
 """Behaviour-policy training: checkpoints, the learning curve, and resuming a stopped run."""
 
 import dataclasses
+import os
 
 import numpy as np
 import pytest
@@ -16,23 +17,44 @@ def tmp_home(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_training_resumes_where_it_stopped(tmp_home):
-    smoke = get_profile("smoke")
-    first = dataclasses.replace(smoke, sac_steps={"hopper": 1_000})
-    out = behaviour.train_behaviour("hopper", first, progress=False)
+def test_training_resumes_where_it_stopped(tmp_home, monkeypatch):
+    profile = dataclasses.replace(get_profile("smoke"), sac_steps={"hopper": 2_000})
+    monkeypatch.setattr(behaviour, "STATE_EVERY", 1_000)
+    evaluate = behaviour.evaluate_sac
+    calls = []
+
+    def killed_at_second_evaluation(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(behaviour, "evaluate_sac", killed_at_second_evaluation)
+    with pytest.raises(KeyboardInterrupt):
+        behaviour.train_behaviour("hopper", profile, progress=False)
+    out = behaviour.behaviour_dir("hopper", profile)
     curve = behaviour.read_curve(out)
     assert [row["step"] for row in curve] == [1_000]
     assert (out / "checkpoints" / "step_0001000.pt").exists()
+    state = behaviour.state_dir("hopper", profile)
+    assert not (state / "lock").exists()  # released on the way out
 
-    # a longer budget under the same profile name picks up the saved state
-    longer = dataclasses.replace(smoke, sac_steps={"hopper": 2_000})
-    behaviour.train_behaviour("hopper", longer, progress=False)
+    monkeypatch.setattr(behaviour, "evaluate_sac", evaluate)
+    behaviour.train_behaviour("hopper", profile, progress=False)
     resumed = behaviour.read_curve(out)
     assert [row["step"] for row in resumed] == [1_000, 2_000]
     assert resumed[0] == curve[0]
-    state = behaviour.state_dir("hopper", smoke)
     assert (state / "latest").read_text() == "step_0002000"
     assert [p.name for p in state.glob("step_*")] == ["step_0002000"]
+
+
+def test_a_second_process_on_the_same_run_is_refused(tmp_home):
+    profile = dataclasses.replace(get_profile("smoke"), sac_steps={"hopper": 1_000})
+    state = behaviour.state_dir("hopper", profile)
+    state.mkdir(parents=True)
+    (state / "lock").write_text(str(os.getppid()))  # a live process holds it
+    with pytest.raises(RuntimeError, match="being trained by process"):
+        behaviour.train_behaviour("hopper", profile, progress=False)
 
 
 def test_evaluation_is_paired_by_seed(tmp_home):

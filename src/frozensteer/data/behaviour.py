@@ -11,7 +11,9 @@ a prefix of it: that prefix is the medium-replay dataset.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import os
 import shutil
 import time
 from pathlib import Path
@@ -47,15 +49,25 @@ def train_behaviour(env: str, profile: Profile | str, *, seed: int = 0,
                     progress: bool = True) -> Path:
     """Train (or resume) the SAC behaviour run of ``env`` and return its output folder."""
     prof = get_profile(profile)
-    total = prof.sac_steps[env]
     out, state = behaviour_dir(env, prof), state_dir(env, prof)
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     state.mkdir(parents=True, exist_ok=True)
+    with _exclusive(state / "lock"):
+        return _train(env, prof, out, state, seed, progress)
+
+
+def _train(env: str, prof: Profile, out: Path, state: Path, seed: int, progress: bool) -> Path:
+    total = prof.sac_steps[env]
 
     model = _load_state(state, env)
     if model is None:
         model = SAC("MlpPolicy", gym.make(gym_id(env)), buffer_size=total, seed=seed,
                     device="cpu", verbose=0)
+    elif model.replay_buffer.buffer_size < total:
+        raise ValueError(
+            f"sac_steps for {env} is {total}, more than the {model.replay_buffer.buffer_size} "
+            f"transitions the saved run in {state} can hold without overwriting its replay "
+            "buffer: keep the budget, or delete that folder to start afresh")
     curve = [row for row in read_curve(out) if row["step"] <= model.num_timesteps]
     _write_curve(out, curve)
 
@@ -132,6 +144,43 @@ def _load_state(state: Path, env: str) -> SAC | None:
     model = SAC.load(folder / "model.zip", env=gym.make(gym_id(env)), device="cpu")
     model.load_replay_buffer(folder / "replay.pkl")
     return model
+
+
+@contextlib.contextmanager
+def _exclusive(lock: Path):
+    """Hold ``lock`` while training: a second process on the same run stops with an error."""
+    _take(lock)
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _take(lock: Path) -> None:
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            pid = lock.read_text().strip()
+            if pid.isdigit() and not _alive(int(pid)):
+                lock.unlink(missing_ok=True)  # left behind by a process that died
+                continue
+            raise RuntimeError(f"{lock.parent} is being trained by process {pid or '?'}: wait "
+                               f"for it, or delete {lock} if that process is gone") from None
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        return
+    raise RuntimeError(f"could not take {lock}: delete it and retry")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class _Progress(BaseCallback):
