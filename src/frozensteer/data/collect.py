@@ -1,0 +1,119 @@
+"""Collection: whole episodes from a behaviour policy, stepped in a batch of environments.
+
+Each environment runs episode after episode; every episode resets with its own seed
+(``seed``, ``seed + 1``, ... in the order episodes start), and the policy is called once per
+step on the observations of all environments.  Collection stops when the finished episodes
+hold ``transitions`` steps; the last one kept is cut there and marked truncated, as D4RL
+cut its datasets at a fixed size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+from tqdm import tqdm
+
+BatchPolicy = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class Episode:
+    """One episode: ``observations`` has one row more than ``actions`` (the final state)."""
+
+    observations: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    terminations: np.ndarray
+    truncations: np.ndarray
+    seed: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.rewards)
+
+    @property
+    def episode_return(self) -> float:
+        return float(self.rewards.sum())
+
+    def cut(self, steps: int) -> Episode:
+        """The first ``steps`` steps, marked truncated unless the episode ended there anyway."""
+        if steps >= len(self):
+            return self
+        truncations = self.truncations[:steps].copy()
+        truncations[-1] = True
+        return Episode(self.observations[: steps + 1], self.actions[:steps],
+                       self.rewards[:steps], self.terminations[:steps].copy(),
+                       truncations, self.seed)
+
+
+def collect(make_env: Callable[[], gym.Env], policy: BatchPolicy, transitions: int, *,
+            seed: int, n_envs: int = 16, progress: bool | str = False) -> list[Episode]:
+    """Episodes holding exactly ``transitions`` steps, from ``policy`` in ``n_envs`` envs."""
+    if transitions < 1:
+        raise ValueError(f"transitions must be at least 1, got {transitions}")
+    envs = [make_env() for _ in range(n_envs)]
+    next_seed = seed
+    current, obs = [], []
+    for env in envs:
+        o, _ = env.reset(seed=next_seed)
+        current.append(_Recorder(o, next_seed))
+        obs.append(o)
+        next_seed += 1
+
+    finished: list[Episode] = []
+    done_steps = 0
+    bar = tqdm(total=transitions, desc=progress if isinstance(progress, str) else "collect",
+               unit="step", disable=not progress, leave=False)
+    while done_steps < transitions:
+        actions = policy(np.stack(obs))
+        for i, env in enumerate(envs):
+            o, reward, term, trunc, _ = env.step(actions[i])
+            current[i].add(actions[i], reward, term, trunc, o)
+            obs[i] = o
+            if term or trunc:
+                episode = current[i].episode()
+                finished.append(episode)
+                done_steps += len(episode)
+                bar.update(len(episode))
+                obs[i], _ = env.reset(seed=next_seed)
+                current[i] = _Recorder(obs[i], next_seed)
+                next_seed += 1
+    bar.close()
+    for env in envs:
+        env.close()
+    return _trim(finished, transitions)
+
+
+def _trim(episodes: list[Episode], transitions: int) -> list[Episode]:
+    kept, total = [], 0
+    for episode in episodes:
+        if total >= transitions:
+            break
+        kept.append(episode.cut(transitions - total))
+        total += len(kept[-1])
+    return kept
+
+
+class _Recorder:
+    """Accumulates one episode's steps in lists (cheap appends), then stacks them."""
+
+    def __init__(self, first_obs: np.ndarray, seed: int):
+        self.seed = seed
+        self.obs = [first_obs]
+        self.actions, self.rewards, self.terms, self.truncs = [], [], [], []
+
+    def add(self, action, reward, term, trunc, next_obs) -> None:
+        self.actions.append(action)
+        self.rewards.append(reward)
+        self.terms.append(term)
+        self.truncs.append(trunc)
+        self.obs.append(next_obs)
+
+    def episode(self) -> Episode:
+        return Episode(np.asarray(self.obs, dtype=np.float64),
+                       np.asarray(self.actions, dtype=np.float32),
+                       np.asarray(self.rewards, dtype=np.float64),
+                       np.asarray(self.terms, dtype=bool), np.asarray(self.truncs, dtype=bool),
+                       self.seed)

@@ -1,0 +1,234 @@
+"""The local D4RL recipe: from a behaviour run to the five datasets of an environment.
+
+For one environment and profile, ``build`` (1) trains or resumes the SAC behaviour run,
+(2) picks the medium and expert checkpoints and measures the reference returns
+(``picks.py``), then writes, as Minari datasets ``frozensteer/<env>/<level>-v0``:
+
+- random: uniform random actions;
+- medium, expert: actions sampled from the picked SAC actors;
+- medium-replay: every transition of the SAC replay buffer up to the medium checkpoint;
+- medium-expert: the medium episodes followed by the expert episodes.
+
+Random, medium and expert hold ``dataset_transitions`` transitions each.  A dataset already
+built from the same inputs is reused; a changed pick, size or seed rebuilds it.
+
+A policy cannot regenerate a replay buffer, so the medium-replay transitions are exported
+once, compressed and in float32, to ``medium_replay.npz`` beside the checkpoints (committed,
+with its sha256 in the manifest); later builds read that file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3.common.save_util import load_from_pkl
+
+from frozensteer import __version__
+from frozensteer.data import datasets
+from frozensteer.data.behaviour import behaviour_dir, state_dir, train_behaviour
+from frozensteer.data.collect import Episode, collect
+from frozensteer.data.envs import gym_id
+from frozensteer.data.picks import checkpoint_path, load_behaviour, pick_policies, random_policy
+from frozensteer.profiles import Profile, get_profile
+
+COLLECT_SEEDS = {"random": 1_000_000, "medium": 2_000_000, "expert": 3_000_000}
+
+
+def build(env: str, profile: Profile | str, *, progress: bool = True,
+          rebuild: bool = False) -> list[dict]:
+    """Build (or reuse) every dataset level of ``env``; return one summary row per dataset."""
+    prof = get_profile(profile)
+    gym_id(env)  # validates the name before hours of work
+    train_behaviour(env, prof, progress=progress)
+    picks = pick_policies(env, prof)
+    meta = {"eval_env": gym_id(env), "ref_min_score": picks["ref_min_score"],
+            "ref_max_score": picks["ref_max_score"]}
+    for level in datasets.LEVELS:
+        dataset_id = datasets.local_id(env, level)
+        key = _input_key(env, level, prof, picks)
+        if not rebuild and _stored_key(dataset_id, prof) == key:
+            continue
+        if level == "medium-expert":
+            parts = [datasets.local_id(env, "medium"), datasets.local_id(env, "expert")]
+            dataset = datasets.combine(dataset_id, parts, prof, **{
+                k: v for k, v in meta.items() if k != "eval_env"})
+        else:
+            episodes = _episodes(env, level, prof, picks, progress)
+            dataset = datasets.write_dataset(
+                dataset_id, episodes, prof, **meta,
+                algorithm_name=_algorithm(level, picks),
+                description=f"{level} data for {gym_id(env)}, local D4RL recipe, profile "
+                            f"{prof.name}")
+        dataset.storage.update_metadata({"frozensteer_key": key, "profile": prof.name})
+    write_manifest(env, prof, picks)
+    return [datasets.summary(datasets.local_id(env, level), prof) for level in datasets.LEVELS]
+
+
+def _episodes(env: str, level: str, prof: Profile, picks: dict, progress) -> list[Episode]:
+    if level == "medium-replay":
+        return medium_replay(env, prof, picks["medium_step"])
+    seed = COLLECT_SEEDS[level]
+    if level == "random":
+        policy = random_policy(env, seed)
+    else:
+        policy = load_behaviour(env, checkpoint_path(env, prof, picks[f"{level}_step"]))
+    torch.manual_seed(seed)
+    return collect(lambda: gym.make(gym_id(env)), policy, prof.dataset_transitions, seed=seed,
+                   progress=f"{env} {level}" if progress else False)
+
+
+def _algorithm(level: str, picks: dict) -> str:
+    if level == "random":
+        return "uniform random actions"
+    if level == "medium-replay":
+        return f"SB3 SAC replay buffer up to step {picks['medium_step']}"
+    return f"SB3 SAC checkpoint at step {picks[f'{level}_step']} (sampled actions)"
+
+
+def _input_key(env: str, level: str, prof: Profile, picks: dict) -> str:
+    parts = [level, picks["key"], prof.dataset_transitions, COLLECT_SEEDS.get(level)]
+    if level in ("medium", "expert"):
+        parts.append(_sha256(checkpoint_path(env, prof, picks[f"{level}_step"])))
+    if level == "medium-replay":
+        parts.append(picks["medium_step"])
+    if level == "medium-expert":
+        parts += [_input_key(env, p, prof, picks) for p in ("medium", "expert")]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+
+
+def _stored_key(dataset_id: str, prof: Profile) -> str | None:
+    """The input key of an existing, readable dataset (None if absent or broken)."""
+    try:
+        return datasets.load_dataset(dataset_id, prof).storage.metadata.get("frozensteer_key")
+    except (FileNotFoundError, RuntimeError):
+        return None
+
+
+# --- medium-replay ------------------------------------------------------------------------
+
+
+def medium_replay_path(env: str, prof: Profile) -> Path:
+    return behaviour_dir(env, prof) / "medium_replay.npz"
+
+
+def medium_replay(env: str, prof: Profile, steps: int) -> list[Episode]:
+    """The first ``steps`` transitions of the behaviour run's replay buffer, as episodes."""
+    path = medium_replay_path(env, prof)
+    for attempt in range(2):
+        if path.exists():
+            with np.load(path) as data:
+                arrays = {key: data[key] for key in data.files}
+            if int(arrays["steps"]) == steps:
+                return _unpack(**arrays)
+        if attempt == 0:
+            export_medium_replay(env, prof, steps)
+    raise RuntimeError(f"{path} does not hold {steps} steps after export")
+
+
+def export_medium_replay(env: str, prof: Profile, steps: int) -> Path:
+    """Cut the replay buffer at ``steps`` into episodes and save them compressed (float32)."""
+    state = state_dir(env, prof)
+    if not (state / "latest").exists():
+        raise FileNotFoundError(
+            f"medium-replay of {env} needs {medium_replay_path(env, prof)} or the SAC replay "
+            f"buffer in {state}; neither is here. Re-run the behaviour training with the same "
+            f"seed (`frozensteer data train-behaviour --env {env} --profile {prof.name}`)")
+    buffer = load_from_pkl(state / (state / "latest").read_text().strip() / "replay.pkl")
+    if buffer.size() < steps:
+        raise ValueError(f"the replay buffer holds {buffer.size()} transitions, fewer than the "
+                         f"medium step {steps}")
+    episodes = _split(buffer.observations[:steps, 0], buffer.next_observations[:steps, 0],
+                      buffer.actions[:steps, 0], buffer.rewards[:steps, 0],
+                      buffer.dones[:steps, 0].astype(bool), buffer.timeouts[:steps, 0].astype(bool))
+    path = medium_replay_path(env, prof)
+    tmp = path.with_name("medium_replay.tmp.npz")
+    np.savez_compressed(
+        tmp, steps=steps,
+        observations=np.concatenate([e.observations for e in episodes]).astype(np.float32),
+        actions=np.concatenate([e.actions for e in episodes]).astype(np.float32),
+        rewards=np.concatenate([e.rewards for e in episodes]).astype(np.float32),
+        terminations=np.concatenate([e.terminations for e in episodes]),
+        truncations=np.concatenate([e.truncations for e in episodes]),
+        lengths=np.array([len(e) for e in episodes], dtype=np.int64))
+    tmp.replace(path)
+    return path
+
+
+def _split(obs, next_obs, actions, rewards, dones, timeouts) -> list[Episode]:
+    """Cut a stream of transitions into episodes.
+
+    An episode ends where the environment terminated or truncated it, where the stream jumps
+    (the next observation is not the following transition's observation: a training run was
+    resumed mid-episode), and at the end of the stream; the last two count as truncations.
+    """
+    n = len(rewards)
+    jump = np.zeros(n, dtype=bool)
+    jump[:-1] = np.any(next_obs[:-1] != obs[1:], axis=-1)
+    jump[-1] = True
+    ends = np.flatnonzero(dones | jump)
+    episodes, start = [], 0
+    for end in ends:
+        sl = slice(start, end + 1)
+        terminated = dones[end] and not timeouts[end]
+        terminations = np.zeros(end + 1 - start, dtype=bool)
+        truncations = np.zeros(end + 1 - start, dtype=bool)
+        terminations[-1], truncations[-1] = terminated, not terminated
+        episodes.append(Episode(np.concatenate([obs[sl], next_obs[end:end + 1]]),
+                                actions[sl], rewards[sl], terminations, truncations))
+        start = end + 1
+    return episodes
+
+
+def _unpack(steps, observations, actions, rewards, terminations, truncations,
+            lengths) -> list[Episode]:
+    episodes, step = [], 0
+    for i, length in enumerate(lengths):
+        row = step + i  # each episode stores one observation more than it has steps
+        episodes.append(Episode(
+            observations[row:row + length + 1].astype(np.float64), actions[step:step + length],
+            rewards[step:step + length].astype(np.float64), terminations[step:step + length],
+            truncations[step:step + length]))
+        step += length
+    return episodes
+
+
+# --- manifest -----------------------------------------------------------------------------
+
+
+def write_manifest(env: str, prof: Profile, picks: dict) -> Path:
+    """What a reader needs to trust and rebuild the committed behaviour artifacts."""
+    out = behaviour_dir(env, prof)
+    files = sorted(p for p in out.rglob("*") if p.is_file() and p.name != "manifest.json")
+    manifest = {
+        "env": env, "gym_id": gym_id(env), "profile": prof.name, "seed": 0,
+        "sac_steps": prof.sac_steps[env], "eval_every": prof.sac_eval_every,
+        "eval_episodes": prof.sac_eval_episodes,
+        "command": f"frozensteer data train-behaviour --env {env} --profile {prof.name} --seed 0",
+        "rebuild_datasets": f"frozensteer data build --env {env} --profile {prof.name}",
+        "frozensteer_version": __version__, "code_commit": _git_commit(),
+        "medium_step": picks["medium_step"], "expert_step": picks["expert_step"],
+        "ref_min_score": picks["ref_min_score"], "ref_max_score": picks["ref_max_score"],
+        "curve": "curve.csv", "picks": "picks.json",
+        "sha256": {str(p.relative_to(out)): _sha256(p) for p in files},
+    }
+    path = out / "manifest.json"
+    path.write_text(json.dumps(manifest, indent=1) + "\n")
+    return path
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _git_commit() -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).parent, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None

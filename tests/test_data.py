@@ -1,0 +1,157 @@
+"""The data layer: local smoke datasets read back with plain minari, the offline path, repair."""
+
+import time
+
+import minari
+import numpy as np
+import pytest
+
+from frozensteer.data import datasets, recipe
+from frozensteer.data.collect import Episode, collect
+from frozensteer.data.picks import random_policy
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Every smoke dataset of hopper, built from scratch in a temporary Minari root."""
+    root = tmp_path_factory.mktemp("data")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FROZENSTEER_HOME", str(root / "home"))
+        mp.setenv("FROZENSTEER_CACHE", str(root / "cache"))
+        mp.setenv("MINARI_DATASETS_PATH", str(root / "minari" / "datasets"))
+        rows = recipe.build("hopper", "smoke", progress=False)
+        yield {"root": root, "rows": rows, "mp_env": dict(
+            FROZENSTEER_HOME=str(root / "home"), FROZENSTEER_CACHE=str(root / "cache"),
+            MINARI_DATASETS_PATH=str(root / "minari" / "datasets"))}
+
+
+@pytest.fixture
+def env_of(built, monkeypatch):
+    for key, value in built["mp_env"].items():
+        monkeypatch.setenv(key, value)
+    return built
+
+
+def test_plain_minari_reads_every_level(env_of, monkeypatch):
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(datasets.minari_root("smoke")))
+    assert set(minari.list_local_datasets()) >= {datasets.local_id("hopper", lvl)
+                                                   for lvl in datasets.LEVELS}
+    for level in ("random", "medium", "expert"):
+        ds = minari.load_dataset(f"frozensteer/hopper/{level}-v0")
+        assert ds.total_steps == 5_000
+        returns = np.array([ep.rewards.sum() for ep in ds.iterate_episodes()])
+        scores = minari.get_normalized_score(ds, returns)  # reference scores present
+        assert np.all(np.isfinite(scores))
+        env = ds.recover_environment(eval_env=True)
+        assert env.spec.id == "Hopper-v5"
+
+
+def test_summary_rows_cover_every_level(env_of):
+    rows = {r["dataset"]: r for r in env_of["rows"]}
+    assert list(rows) == [datasets.local_id("hopper", lvl) for lvl in datasets.LEVELS]
+    assert rows["frozensteer/hopper/random-v0"]["mean_score"] < \
+        rows["frozensteer/hopper/expert-v0"]["mean_score"]
+
+
+def test_episode_boundaries(env_of):
+    for level in datasets.LEVELS:
+        ds = datasets.load_dataset(datasets.local_id("hopper", level), "smoke")
+        for ep in ds.iterate_episodes():
+            ends = ep.terminations | ep.truncations
+            assert ends[-1] and not ends[:-1].any(), level
+            assert not (ep.terminations[-1] and ep.truncations[-1])
+            assert len(ep.observations) == len(ep.actions) + 1
+            if len(ep.rewards) == 1000:  # hopper's time limit
+                assert ep.truncations[-1]
+
+
+def test_medium_expert_is_medium_then_expert(env_of):
+    load = lambda lvl: datasets.load_dataset(datasets.local_id("hopper", lvl), "smoke")  # noqa
+    medium, expert, both = load("medium"), load("expert"), load("medium-expert")
+    assert both.total_episodes == medium.total_episodes + expert.total_episodes
+    assert both.total_steps == medium.total_steps + expert.total_steps
+    combined = list(both.iterate_episodes())
+    parts = list(medium.iterate_episodes()) + list(expert.iterate_episodes())
+    for a, b in zip(combined, parts):
+        np.testing.assert_array_equal(a.actions, b.actions)
+    meta = both.storage.metadata
+    assert meta["ref_min_score"] == medium.storage.metadata["ref_min_score"]
+
+
+def test_a_second_build_reuses_everything(env_of):
+    files = sorted(datasets.minari_root("smoke").rglob("*.hdf5"))
+    before = [f.stat().st_mtime_ns for f in files]
+    recipe.build("hopper", "smoke", progress=False)
+    assert [f.stat().st_mtime_ns for f in files] == before  # nothing rewritten
+
+
+def test_corrupted_dataset_is_reported_and_rebuilt(env_of):
+    dataset_id = datasets.local_id("hopper", "random")
+    data_file = next((datasets.dataset_path(dataset_id, "smoke") / "data").glob("*.hdf5"))
+    data_file.write_bytes(data_file.read_bytes()[:100])  # a write cut short
+    with pytest.raises(RuntimeError) as err:
+        datasets.load_dataset(dataset_id, "smoke")
+    assert "incomplete or corrupted" in str(err.value)
+    assert "frozensteer data build --env hopper --profile smoke" in str(err.value)
+    recipe.build("hopper", "smoke", progress=False)
+    assert datasets.load_dataset(dataset_id, "smoke").total_steps == 5_000
+
+
+def test_missing_local_dataset_names_the_command(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "datasets"))
+    with pytest.raises(FileNotFoundError, match="frozensteer data build --env walker2d"):
+        datasets.load_dataset("frozensteer/walker2d/medium-v0", "quick")
+
+
+def test_offline_remote_id_fails_fast_with_the_local_equivalent(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "datasets"))
+    monkeypatch.setattr(datasets, "REMOTE_HOST", ("127.0.0.1", 9))  # nothing listens there
+    start = time.time()
+    with pytest.raises(ConnectionError) as err:
+        datasets.load_dataset("mujoco/hopper/medium-v0", "paper")
+    assert time.time() - start < 5
+    message = str(err.value)
+    assert "'frozensteer/hopper/medium-v0'" in message
+    assert "frozensteer data build --env hopper --profile paper" in message
+
+
+def test_the_real_connectivity_probe_answers_within_its_timeout():
+    start = time.time()
+    datasets._online()
+    assert time.time() - start < datasets.ONLINE_TIMEOUT_S + 1
+
+
+def test_local_equivalents():
+    assert datasets.local_equivalent("mujoco/walker2d/expert-v0") == \
+        "frozensteer/walker2d/expert-v0"
+    assert datasets.local_equivalent("D4RL/antmaze/umaze-diverse-v1") == \
+        "frozensteer/antmaze/umaze-diverse-v0"
+    assert datasets.local_equivalent("mujoco/hopper/simple-v0") is None
+    with pytest.raises(ValueError, match="level must be one of"):
+        datasets.local_id("hopper", "medium_replay")
+
+
+def test_replay_stream_is_cut_into_episodes():
+    # 7 transitions: terminated at 1, time limit at 3, a resume jump after 4, stream ends at 6
+    obs = np.arange(7, dtype=float)[:, None]
+    next_obs = obs + 1
+    next_obs[4] = 99.0  # the run was resumed: transition 5 does not start from 99
+    dones = np.array([0, 1, 0, 1, 0, 0, 0], dtype=bool)
+    timeouts = np.array([0, 0, 0, 1, 0, 0, 0], dtype=bool)
+    episodes = recipe._split(obs, next_obs, np.zeros((7, 1)), np.ones(7), dones, timeouts)
+    assert [len(e) for e in episodes] == [2, 2, 1, 2]
+    assert [bool(e.terminations[-1]) for e in episodes] == [True, False, False, False]
+    assert [bool(e.truncations[-1]) for e in episodes] == [False, True, True, True]
+    np.testing.assert_array_equal(episodes[2].observations[:, 0], [4.0, 99.0])
+
+
+def test_collect_returns_exactly_the_requested_transitions():
+    import gymnasium as gym
+
+    episodes = collect(lambda: gym.make("Hopper-v5"), random_policy("hopper", 0), 300,
+                       seed=5, n_envs=3)
+    assert sum(len(e) for e in episodes) == 300
+    assert all(isinstance(e, Episode) for e in episodes)
+    seeds = [e.seed for e in episodes]
+    assert len(set(seeds)) == len(seeds) and min(seeds) >= 5
+    assert episodes[-1].truncations[-1] or episodes[-1].terminations[-1]
