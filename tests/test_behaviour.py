@@ -68,3 +68,12 @@ def test_evaluation_is_paired_by_seed(tmp_home):
     np.testing.assert_array_equal(a.returns, b.returns)
     assert len(set(a.returns.round(9))) == 3  # different seeds, different starts
     assert np.all(a.lengths > 0) and a.terminated.dtype == bool
+
+
+def test_state_of_another_home_is_not_resumed(tmp_home, monkeypatch):
+    profile = dataclasses.replace(get_profile("smoke"), sac_steps={"hopper": 1_000})
+    behaviour.train_behaviour("hopper", profile, progress=False)
+    # a fresh clone: same cache, new home without the learning curve
+    monkeypatch.setenv("FROZENSTEER_HOME", str(tmp_home / "other-home"))
+    out = behaviour.train_behaviour("hopper", profile, progress=False)
+    assert [row["step"] for row in behaviour.read_curve(out)] == [1_000]

@@ -25,5 +25,9 @@ def artifacts() -> Path:
     return home() / "artifacts"
 
 
+def results() -> Path:
+    return home() / "results"
+
+
 def cache() -> Path:
     return Path(os.environ.get("FROZENSTEER_CACHE", Path.home() / ".cache" / "frozensteer"))

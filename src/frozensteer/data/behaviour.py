@@ -60,6 +60,13 @@ def _train(env: str, prof: Profile, out: Path, state: Path, seed: int, progress:
     total = prof.sac_steps[env]
 
     model = _load_state(state, env)
+    if model is not None and model.num_timesteps not in {r["step"] for r in read_curve(out)}:
+        # saved by a run whose checkpoints are not in ``out`` (another clone or home):
+        # it cannot continue this learning curve, so this run starts afresh
+        model = None
+        for old in state.glob("step_*"):
+            shutil.rmtree(old)
+        (state / "latest").unlink()
     if model is None:
         model = SAC("MlpPolicy", gym.make(gym_id(env)), buffer_size=total, seed=seed,
                     device="cpu", verbose=0)

@@ -2,9 +2,10 @@
 
 Each environment runs episode after episode; every episode resets with its own seed
 (``seed``, ``seed + 1``, ... in the order episodes start), and the policy is called once per
-step on the observations of all environments.  Collection stops when the finished episodes
-hold ``transitions`` steps; the last one kept is cut there and marked truncated, as D4RL
-cut its datasets at a fixed size.
+step on the observations of all environments.  Collection stops as soon as the recorded
+steps (finished episodes and those still running) reach ``transitions``: the running
+episodes are kept, marked truncated where they stopped, as D4RL cut its datasets at a fixed
+size, and no simulated step is thrown away.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class Episode:
 
 
 def collect(make_env: Callable[[], gym.Env], policy: BatchPolicy, transitions: int, *,
-            seed: int, n_envs: int = 16, progress: bool | str = False) -> list[Episode]:
+            seed: int, n_envs: int = 64, progress: bool | str = False) -> list[Episode]:
     """Episodes holding exactly ``transitions`` steps, from ``policy`` in ``n_envs`` envs."""
     if transitions < 1:
         raise ValueError(f"transitions must be at least 1, got {transitions}")
@@ -63,27 +64,28 @@ def collect(make_env: Callable[[], gym.Env], policy: BatchPolicy, transitions: i
         next_seed += 1
 
     finished: list[Episode] = []
-    done_steps = 0
+    collected = 0  # steps in finished episodes
     bar = tqdm(total=transitions, desc=progress if isinstance(progress, str) else "collect",
                unit="step", disable=not progress, leave=False)
-    while done_steps < transitions:
+    while collected + sum(len(r) for r in current) < transitions:
         actions = policy(np.stack(obs))
         for i, env in enumerate(envs):
             o, reward, term, trunc, _ = env.step(actions[i])
             current[i].add(actions[i], reward, term, trunc, o)
             obs[i] = o
             if term or trunc:
-                episode = current[i].episode()
-                finished.append(episode)
-                done_steps += len(episode)
-                bar.update(len(episode))
+                finished.append(current[i].episode())
+                collected += len(finished[-1])
+                bar.update(len(finished[-1]))
                 obs[i], _ = env.reset(seed=next_seed)
                 current[i] = _Recorder(obs[i], next_seed)
                 next_seed += 1
     bar.close()
     for env in envs:
         env.close()
-    return _trim(finished, transitions)
+    # the budget is reached: episodes still running are kept, truncated where they stopped
+    running = [r.episode(truncated=True) for r in current if len(r)]
+    return _trim(finished + running, transitions)
 
 
 def _trim(episodes: list[Episode], transitions: int) -> list[Episode]:
@@ -111,9 +113,15 @@ class _Recorder:
         self.truncs.append(trunc)
         self.obs.append(next_obs)
 
-    def episode(self) -> Episode:
+    def __len__(self) -> int:
+        return len(self.rewards)
+
+    def episode(self, truncated: bool = False) -> Episode:
+        """The recorded steps; ``truncated`` marks an episode stopped before its end."""
+        truncs = np.asarray(self.truncs, dtype=bool)
+        if truncated:
+            truncs[-1] = True
         return Episode(np.asarray(self.obs, dtype=np.float64),
                        np.asarray(self.actions, dtype=np.float32),
                        np.asarray(self.rewards, dtype=np.float64),
-                       np.asarray(self.terms, dtype=bool), np.asarray(self.truncs, dtype=bool),
-                       self.seed)
+                       np.asarray(self.terms, dtype=bool), truncs, self.seed)

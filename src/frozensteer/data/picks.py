@@ -43,7 +43,11 @@ def load_behaviour(env: str, checkpoint: Path):
 
     @torch.no_grad()
     def act(obs: np.ndarray) -> np.ndarray:
-        squashed = policy.actor(torch.as_tensor(obs, dtype=torch.float32), deterministic=False)
+        # SB3's squashed Gaussian sample, tanh(mean + std * noise), without building a
+        # distribution object per call (collection calls this once per step)
+        mean, log_std, _ = policy.actor.get_action_dist_params(
+            torch.as_tensor(obs, dtype=torch.float32))
+        squashed = torch.tanh(mean + log_std.exp() * torch.randn_like(mean))
         return policy.unscale_action(squashed.numpy())
 
     return act

@@ -25,11 +25,13 @@ import subprocess
 from pathlib import Path
 
 import gymnasium as gym
+import minari
 import numpy as np
+import pandas as pd
 import torch
 from stable_baselines3.common.save_util import load_from_pkl
 
-from frozensteer import __version__
+from frozensteer import __version__, paths
 from frozensteer.data import datasets
 from frozensteer.data.behaviour import behaviour_dir, state_dir, train_behaviour
 from frozensteer.data.collect import Episode, collect
@@ -67,7 +69,35 @@ def build(env: str, profile: Profile | str, *, progress: bool = True,
                             f"{prof.name}")
         dataset.storage.update_metadata({"frozensteer_key": key, "profile": prof.name})
     write_manifest(env, prof, picks)
+    _write_episode_table(env, prof)
     return [datasets.summary(datasets.local_id(env, level), prof) for level in datasets.LEVELS]
+
+
+def episode_table_path(env: str, profile: Profile | str) -> Path:
+    return paths.results() / "datasets" / get_profile(profile).name / f"{env}.csv"
+
+
+def episode_table(env: str, profile: Profile | str) -> pd.DataFrame | None:
+    """One row per dataset episode of ``env`` (level, return, length, normalised score), as
+    written by the last build (committed for the paper profile); None if never built."""
+    path = episode_table_path(env, profile)
+    return pd.read_csv(path) if path.exists() else None
+
+
+def _write_episode_table(env: str, prof: Profile) -> None:
+    rows = []
+    for level in datasets.LEVELS:
+        dataset = datasets.load_dataset(datasets.local_id(env, level), prof)
+        returns = datasets.episode_returns(dataset)
+        scores = 100 * minari.get_normalized_score(dataset, returns)
+        lengths = [len(ep.rewards) for ep in dataset.iterate_episodes()]
+        rows += [{"env": env, "level": level, "episode": i, "return": r, "length": n,
+                  "score": s} for i, (r, n, s) in enumerate(zip(returns, lengths, scores))]
+    path = episode_table_path(env, prof)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.6g")
+    tmp.replace(path)
 
 
 def _episodes(env: str, level: str, prof: Profile, picks: dict, progress) -> list[Episode]:

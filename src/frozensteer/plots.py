@@ -1,0 +1,53 @@
+"""Figure functions the chapters call: each draws one result on the axes it is given."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+LEVEL_ORDER = ("random", "medium-replay", "medium", "medium-expert", "expert")
+PICK_STYLE = {"medium": dict(color="tab:orange", marker="o"),
+              "expert": dict(color="tab:green", marker="*", markersize=12)}
+
+
+def learning_curve(ax: plt.Axes, env: str, curve: list[dict], budget: int,
+                   picks: dict | None = None) -> None:
+    """Evaluation return against SAC steps (mean +- std over the evaluation episodes), with
+    the medium and expert picks at their re-evaluated returns."""
+    if not curve:
+        ax.text(0.5, 0.5, "not trained yet", ha="center", va="center", transform=ax.transAxes)
+    else:
+        steps = np.array([r["step"] for r in curve]) / 1000
+        mean = np.array([r["mean_return"] for r in curve])
+        std = np.array([r["std_return"] for r in curve])
+        ax.plot(steps, mean, color="tab:blue", lw=1.5, label="evaluation (10 episodes)")
+        ax.fill_between(steps, mean - std, mean + std, color="tab:blue", alpha=0.2, lw=0)
+    if picks:
+        reeval = {r["step"]: r["mean_return"] for r in picks["reevaluated"]}
+        for level in ("medium", "expert"):
+            step = picks[f"{level}_step"]
+            ax.plot(step / 1000, reeval[step], ls="none", label=f"{level} pick (re-evaluated)",
+                    **PICK_STYLE[level])
+        ax.axhline(picks["ref_min_score"], color="grey", ls=":", lw=1, label="random reference")
+    done = curve[-1]["step"] if curve else 0
+    title = env if done >= budget else f"{env} (trained {done:,} of {budget:,} steps)"
+    ax.set_title(title, fontsize=10)
+    ax.set_xlim(0, budget / 1000)
+    ax.set_xlabel("SAC environment steps (thousands)")
+    ax.set_ylabel("return (sum of rewards)")
+
+
+def dataset_scores(ax: plt.Axes, env: str, table: pd.DataFrame | None) -> None:
+    """Distribution of per-episode normalised scores of every dataset level."""
+    ax.set_title(env, fontsize=10)
+    if table is None:
+        ax.text(0.5, 0.5, "datasets not built yet", ha="center", va="center",
+                transform=ax.transAxes)
+        ax.set_xticks([])
+        return
+    levels = [lvl for lvl in LEVEL_ORDER if lvl in set(table["level"])]
+    data = [table.loc[table["level"] == lvl, "score"].to_numpy() for lvl in levels]
+    ax.boxplot(data, showfliers=False, widths=0.6)
+    ax.set_xticks(range(1, len(levels) + 1), levels, rotation=30, ha="right")
+    ax.set_ylabel("normalised score per episode\n(0 = random, 100 = expert)")
