@@ -9,6 +9,7 @@ import pytest
 from frozensteer.data import datasets, recipe
 from frozensteer.data.collect import Episode, collect
 from frozensteer.data.picks import random_policy
+from frozensteer.profiles import get_profile
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +37,10 @@ def test_plain_minari_reads_every_level(env_of, monkeypatch):
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(datasets.minari_root("smoke")))
     assert set(minari.list_local_datasets()) >= {datasets.local_id("hopper", lvl)
                                                    for lvl in datasets.LEVELS}
-    for level in ("random", "medium", "expert"):
+    for level in datasets.LEVELS:
         ds = minari.load_dataset(f"frozensteer/hopper/{level}-v0")
-        assert ds.total_steps == 5_000
+        if level in ("random", "medium", "expert"):
+            assert ds.total_steps == 5_000
         returns = np.array([ep.rewards.sum() for ep in ds.iterate_episodes()])
         scores = minari.get_normalized_score(ds, returns)  # reference scores present
         assert np.all(np.isfinite(scores))
@@ -155,3 +157,21 @@ def test_collect_returns_exactly_the_requested_transitions():
     seeds = [e.seed for e in episodes]
     assert len(set(seeds)) == len(seeds) and min(seeds) >= 5
     assert episodes[-1].truncations[-1] or episodes[-1].terminations[-1]
+
+
+def test_medium_replay_is_checked_against_its_manifest(env_of):
+    import json
+
+    from frozensteer.data.behaviour import behaviour_dir
+
+    manifest_path = behaviour_dir("hopper", "smoke") / "manifest.json"
+    original = manifest_path.read_text()
+    manifest = json.loads(original)
+    manifest["sha256"]["medium_replay.npz"] = "0" * 64
+    manifest_path.write_text(json.dumps(manifest))
+    try:
+        with pytest.raises(RuntimeError, match="does not match the sha256 in its manifest"):
+            recipe.medium_replay("hopper", get_profile("smoke"),
+                                 json.loads(original)["medium_step"])
+    finally:
+        manifest_path.write_text(original)

@@ -24,20 +24,23 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="frozensteer", description=__doc__)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     commands = parser.add_subparsers(dest="command", required=True)
     data = commands.add_parser("data", help="behaviour policies and datasets")
     data_cmds = data.add_subparsers(dest="data_command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
 
     behaviour = data_cmds.add_parser(
-        "train-behaviour", help="train (or resume) the SAC behaviour policy of an environment")
+        "train-behaviour", parents=[common],
+        help="train (or resume) the SAC behaviour policy of an environment")
     behaviour.add_argument("--env", required=True, choices=sorted(GYM_IDS))
     behaviour.add_argument("--profile", default="paper", choices=sorted(PROFILES))
     behaviour.add_argument("--seed", type=int, default=0)
     behaviour.set_defaults(handler=_train_behaviour)
 
     build = data_cmds.add_parser(
-        "build", help="build (or reuse) every dataset level of an environment, locally")
+        "build", parents=[common],
+        help="build (or reuse) every dataset level of an environment, locally")
     which = build.add_mutually_exclusive_group(required=True)
     which.add_argument("--env", choices=sorted(GYM_IDS))
     which.add_argument("--all", action="store_true", help="every locomotion environment")
@@ -45,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--rebuild", action="store_true", help="rebuild even if up to date")
     build.set_defaults(handler=_data_build)
 
-    listing = data_cmds.add_parser("list", help="list the local datasets of a profile")
+    listing = data_cmds.add_parser("list", parents=[common],
+                                   help="list the local datasets of a profile")
     listing.add_argument("--profile", default="paper", choices=sorted(PROFILES))
     listing.set_defaults(handler=_data_list)
     return parser

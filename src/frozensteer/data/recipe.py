@@ -58,8 +58,10 @@ def build(env: str, profile: Profile | str, *, progress: bool = True,
             continue
         if level == "medium-expert":
             parts = [datasets.local_id(env, "medium"), datasets.local_id(env, "expert")]
-            dataset = datasets.combine(dataset_id, parts, prof, **{
-                k: v for k, v in meta.items() if k != "eval_env"})
+            dataset = datasets.combine(
+                dataset_id, parts, prof, ref_min_score=meta["ref_min_score"],
+                ref_max_score=meta["ref_max_score"],
+                eval_env_spec=gym.spec(gym_id(env)).to_json())
         else:
             episodes = _episodes(env, level, prof, picks, progress)
             dataset = datasets.write_dataset(
@@ -129,6 +131,7 @@ def _input_key(env: str, level: str, prof: Profile, picks: dict) -> str:
         parts.append(picks["medium_step"])
     if level == "medium-expert":
         parts += [_input_key(env, p, prof, picks) for p in ("medium", "expert")]
+        parts.append("eval_env_spec")  # the combined metadata names the evaluation env
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
 
 
@@ -150,15 +153,23 @@ def medium_replay_path(env: str, prof: Profile) -> Path:
 def medium_replay(env: str, prof: Profile, steps: int) -> list[Episode]:
     """The first ``steps`` transitions of the behaviour run's replay buffer, as episodes."""
     path = medium_replay_path(env, prof)
-    for attempt in range(2):
-        if path.exists():
-            with np.load(path) as data:
-                arrays = {key: data[key] for key in data.files}
-            if int(arrays["steps"]) == steps:
-                return _unpack(**arrays)
-        if attempt == 0:
-            export_medium_replay(env, prof, steps)
-    raise RuntimeError(f"{path} does not hold {steps} steps after export")
+    if path.exists():
+        arrays = _read_npz(path)
+        if int(arrays["steps"]) == steps:
+            recorded = _manifest(env, prof).get("sha256", {}).get(path.name)
+            if recorded is not None and recorded != _sha256(path):
+                raise RuntimeError(
+                    f"{path} does not match the sha256 in its manifest ({recorded[:12]}...): "
+                    "restore it with `git checkout` or delete it to export it again from "
+                    "the replay buffer")
+            return _unpack(**arrays)
+    export_medium_replay(env, prof, steps)
+    return _unpack(**_read_npz(path))
+
+
+def _read_npz(path: Path) -> dict:
+    with np.load(path) as data:
+        return {key: data[key] for key in data.files}
 
 
 def export_medium_replay(env: str, prof: Profile, steps: int) -> Path:
@@ -250,6 +261,11 @@ def write_manifest(env: str, prof: Profile, picks: dict) -> Path:
     path = out / "manifest.json"
     path.write_text(json.dumps(manifest, indent=1) + "\n")
     return path
+
+
+def _manifest(env: str, prof: Profile) -> dict:
+    path = behaviour_dir(env, prof) / "manifest.json"
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def _sha256(path: Path) -> str:
