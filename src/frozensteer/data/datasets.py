@@ -119,7 +119,7 @@ def _open_local(dataset_id: str, prof: Profile, rebuild: str) -> minari.MinariDa
     try:
         with using_root(root):
             dataset = minari.load_dataset(dataset_id)
-        _check_complete(dataset)
+        _check_complete(dataset, need_refs=dataset_id.startswith(f"{NAMESPACE}/"))
     except Exception as err:  # noqa: BLE001 - any failure to read means a broken folder
         raise RuntimeError(f"dataset {dataset_id!r} at {path} is incomplete or corrupted "
                            f"({type(err).__name__}: {err}); rebuild it with `{rebuild}`, "
@@ -127,12 +127,15 @@ def _open_local(dataset_id: str, prof: Profile, rebuild: str) -> minari.MinariDa
     return dataset
 
 
-def _check_complete(dataset: minari.MinariDataset) -> None:
+def _check_complete(dataset: minari.MinariDataset, need_refs: bool) -> None:
+    """Raise if the dataset has no episodes, lacks the reference scores every local build
+    writes, or cannot be read from end to end."""
     meta = dataset.storage.metadata
     episodes = dataset.storage.total_episodes
-    if episodes == 0 or "ref_min_score" not in meta or "ref_max_score" not in meta:
+    has_refs = "ref_min_score" in meta and "ref_max_score" in meta
+    if episodes == 0 or (need_refs and not has_refs):
         raise ValueError(f"{episodes} episodes, reference scores "
-                         f"{'present' if 'ref_max_score' in meta else 'missing'}")
+                         f"{'present' if has_refs else 'missing'}")
     # reading the first and the last episode touches the data file from end to end
     for episode in dataset.iterate_episodes(episode_indices=[0, episodes - 1]):
         if len(episode.observations) != len(episode.rewards) + 1:
