@@ -1,0 +1,76 @@
+"""Policy checkpoints: weights plus everything needed to trust and reuse them.
+
+A checkpoint is one ``torch.save`` file holding the network's config and weights (with its
+input statistics), the training config, the dataset id and content hash, the code version,
+the training curve, and ``key``: a hash of the config, dataset hash and code version under
+which it is cached.  Loading returns a frozen ``GaussianPolicy``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from frozensteer import __version__
+from frozensteer.agents.networks import GaussianPolicy, freeze
+
+REQUIRED = ("kind", "network", "state_dict", "env", "dataset_id", "dataset_hash", "config",
+            "code_version", "curve", "key")
+
+
+def cache_key(kind: str, env: str, dataset_hash: str, config: dict) -> str:
+    """The cache key of a policy: what it is, on which data, trained how, by which code."""
+    blob = json.dumps([kind, env, dataset_hash, config, __version__], sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def save_policy(path: Path, policy: GaussianPolicy, *, kind: str, env: str, dataset_id: str,
+                dataset_hash: str, config: dict, curve: list[dict]) -> Path:
+    """Write ``policy`` (weights only) with its provenance, atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "kind": kind, "network": policy.config(),
+        "state_dict": {k: v.detach().cpu().clone() for k, v in policy.state_dict().items()},
+        "env": env, "dataset_id": dataset_id, "dataset_hash": dataset_hash, "config": config,
+        "code_version": __version__, "curve": curve,
+        "key": cache_key(kind, env, dataset_hash, config),
+    }
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+    return path
+
+
+def read_checkpoint(path: Path, *, env: str | None = None, kind: str | None = None) -> dict:
+    """The checkpoint's contents, checked; a clear error for a broken or mismatched file."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        payload = torch.load(path, weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any failure to unpickle means a broken file
+        raise ValueError(f"checkpoint {path} cannot be read ({type(err).__name__}: {err}); "
+                         "it is truncated or not a frozensteer checkpoint: retrain it") from err
+    missing = [k for k in REQUIRED if not isinstance(payload, dict) or k not in payload]
+    if missing:
+        raise ValueError(f"checkpoint {path} lacks {missing}: not a frozensteer checkpoint")
+    for name, want in (("env", env), ("kind", kind)):
+        if want is not None and payload[name] != want:
+            raise ValueError(f"checkpoint {path} is a {payload['kind']} for env "
+                             f"{payload['env']!r}, but {name}={want!r} was asked for")
+    return payload
+
+
+def load_policy(path: Path, *, env: str | None = None, kind: str | None = None) -> GaussianPolicy:
+    """A frozen policy from ``path`` (its parameters require no grad; training raises)."""
+    payload = read_checkpoint(path, env=env, kind=kind)
+    net = payload["network"]
+    policy = GaussianPolicy(net["obs_dim"], net["act_dim"], net["goal_dim"],
+                            tuple(net["hidden"]))
+    policy.load_state_dict(payload["state_dict"])
+    return freeze(policy)

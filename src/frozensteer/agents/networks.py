@@ -1,0 +1,89 @@
+"""The Gaussian policy network shared by frozen actors and goal-conditioned priors.
+
+An MLP (two hidden layers of 256 ReLU units by default) maps the normalised observation,
+and for priors the normalised goal, to a mean and a state-dependent log standard deviation
+clamped to [-5, 2] (PROTOCOL.md section 1).  Its forward pass returns a
+``frozensteer.compose.DiagGaussian`` so that composition rules apply directly.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from frozensteer.compose import DiagGaussian
+
+LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
+
+
+class GaussianPolicy(nn.Module):
+    """``pi(a | s[, g]) = N(mu(s, g), diag sigma(s, g)^2)`` on normalised inputs."""
+
+    def __init__(self, obs_dim: int, act_dim: int, goal_dim: int = 0,
+                 hidden: tuple[int, ...] = (256, 256)):
+        super().__init__()
+        self.obs_dim, self.act_dim, self.goal_dim = obs_dim, act_dim, goal_dim
+        self.hidden = tuple(hidden)
+        layers, width = [], obs_dim + goal_dim
+        for size in hidden:
+            layers += [nn.Linear(width, size), nn.ReLU()]
+            width = size
+        self.trunk = nn.Sequential(*layers)
+        self.mean = nn.Linear(width, act_dim)
+        self.log_std = nn.Linear(width, act_dim)
+        # input statistics of the training dataset (identity until set)
+        self.register_buffer("obs_mean", torch.zeros(obs_dim))
+        self.register_buffer("obs_std", torch.ones(obs_dim))
+        self.register_buffer("goal_mean", torch.zeros(goal_dim))
+        self.register_buffer("goal_std", torch.ones(goal_dim))
+
+    def set_input_statistics(self, obs_mean, obs_std, goal_mean=None, goal_std=None) -> None:
+        """Normalise inputs with dataset statistics (std floored at 1e-3)."""
+        self.obs_mean.copy_(torch.as_tensor(obs_mean, dtype=torch.float32))
+        self.obs_std.copy_(torch.as_tensor(obs_std, dtype=torch.float32).clamp_min(1e-3))
+        if self.goal_dim:
+            self.goal_mean.copy_(torch.as_tensor(goal_mean, dtype=torch.float32))
+            self.goal_std.copy_(torch.as_tensor(goal_std, dtype=torch.float32).clamp_min(1e-3))
+
+    def forward(self, obs: torch.Tensor, goal: torch.Tensor | None = None) -> DiagGaussian:
+        x = (obs - self.obs_mean) / self.obs_std
+        if self.goal_dim:
+            if goal is None:
+                raise ValueError(f"goal is required: this policy is conditioned on a "
+                                 f"{self.goal_dim}-dimensional goal")
+            x = torch.cat([x, (goal - self.goal_mean) / self.goal_std], dim=-1)
+        elif goal is not None:
+            raise ValueError("goal must be None: this policy takes no goal")
+        h = self.trunk(x)
+        log_std = self.log_std(h).clamp(LOG_STD_MIN, LOG_STD_MAX)
+        return DiagGaussian(self.mean(h), log_std.exp())
+
+    def config(self) -> dict:
+        return {"obs_dim": self.obs_dim, "act_dim": self.act_dim, "goal_dim": self.goal_dim,
+                "hidden": list(self.hidden)}
+
+
+class FrozenError(RuntimeError):
+    """Raised when something tries to train a frozen policy."""
+
+
+def freeze(policy: GaussianPolicy) -> GaussianPolicy:
+    """Make ``policy`` inference-only: no gradients, eval mode, and training refused."""
+    policy.eval()
+    for p in policy.parameters():
+        p.requires_grad_(False)
+
+    def refuse_train(mode: bool = True):
+        if mode:
+            raise FrozenError("this policy is frozen: it cannot be put in training mode; "
+                              "compose it with a prior instead of retraining it")
+        return policy
+
+    def refuse_grad(requires_grad: bool = True):
+        if requires_grad:
+            raise FrozenError("this policy is frozen: its parameters cannot require grad")
+        return policy
+
+    policy.train = refuse_train
+    policy.requires_grad_ = refuse_grad
+    return policy

@@ -1,0 +1,69 @@
+"""Policy networks and checkpoints: DiagGaussian outputs, freezing, round trips, bad files."""
+
+import pytest
+import torch
+
+from frozensteer.agents import FrozenError, GaussianPolicy, load_actor, load_prior
+from frozensteer.agents.checkpoint import save_policy
+from frozensteer.compose import DiagGaussian, poe
+
+
+def make_policy(goal_dim=0):
+    torch.manual_seed(0)
+    policy = GaussianPolicy(obs_dim=5, act_dim=3, goal_dim=goal_dim, hidden=(32, 32))
+    policy.set_input_statistics(torch.arange(5.0), torch.full((5,), 2.0),
+                                torch.zeros(goal_dim), torch.ones(goal_dim))
+    return policy
+
+
+def save(path, policy, kind="actor", env="hopper"):
+    return save_policy(path, policy, kind=kind, env=env, dataset_id="frozensteer/hopper/medium-v0",
+                       dataset_hash="abc", config={"steps": 10}, curve=[{"step": 10, "loss": 1.0}])
+
+
+def test_output_is_a_diag_gaussian_with_clamped_std():
+    policy = make_policy()
+    with torch.no_grad():
+        policy.log_std.bias.fill_(50.0)
+        out = policy(torch.randn(7, 5))
+    assert isinstance(out, DiagGaussian) and out.shape == (7, 3)
+    torch.testing.assert_close(out.std, torch.full((7, 3), torch.e ** 2))
+
+
+def test_prior_needs_its_goal():
+    prior = make_policy(goal_dim=1)
+    assert prior(torch.randn(4, 5), torch.randn(4, 1)).shape == (4, 3)
+    with pytest.raises(ValueError, match="goal is required"):
+        prior(torch.randn(4, 5))
+
+
+def test_round_trip_is_bit_identical_and_frozen(tmp_path):
+    policy = make_policy()
+    obs = torch.randn(16, 5)
+    with torch.no_grad():
+        expected = policy(obs)
+    actor = load_actor(save(tmp_path / "actor.pt", policy), env="hopper")
+    got = actor(obs)
+    assert torch.equal(got.mean, expected.mean) and torch.equal(got.std, expected.std)
+    assert not any(p.requires_grad for p in actor.parameters())
+    assert not got.mean.requires_grad
+    with pytest.raises(FrozenError):
+        actor.train()
+    with pytest.raises(FrozenError):
+        actor.requires_grad_(True)
+    # composition works on its outputs directly
+    assert poe(got, got, 0.5).shape == (16, 3)
+
+
+def test_bad_checkpoints_are_explained(tmp_path):
+    path = save(tmp_path / "actor.pt", make_policy())
+    with pytest.raises(ValueError, match="for env 'hopper', but env='walker2d'"):
+        load_actor(path, env="walker2d")
+    with pytest.raises(ValueError, match="but kind='prior'"):
+        load_prior(path)
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(ValueError, match="truncated or not a frozensteer checkpoint"):
+        load_actor(truncated)
+    with pytest.raises(FileNotFoundError):
+        load_actor(tmp_path / "missing.pt")
