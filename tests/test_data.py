@@ -175,3 +175,21 @@ def test_medium_replay_is_checked_against_its_manifest(env_of):
                                  json.loads(original)["medium_step"])
     finally:
         manifest_path.write_text(original)
+
+
+def test_transitions_and_a_smoke_prior_from_a_built_dataset(env_of):
+    from frozensteer.agents.prior import deployment_goal, train_prior
+    from frozensteer.data.transitions import from_minari
+
+    dataset = datasets.load_dataset(datasets.local_id("hopper", "medium"), "smoke")
+    data = from_minari(dataset)
+    assert len(data) == dataset.total_steps
+    assert len(data.episode_starts) == dataset.total_episodes
+    np.testing.assert_array_equal(data.next_observations[:-1][data.episode[1:] ==
+                                                               data.episode[:-1]],
+                                  data.observations[1:][data.episode[1:] == data.episode[:-1]])
+    prior, curve = train_prior(data, "clean", "smoke")
+    goal = np.repeat(deployment_goal(data, 90.0)[None], 8, axis=0)
+    import torch
+    out = prior(torch.as_tensor(data.observations[:8]), torch.as_tensor(goal))
+    assert out.shape == (8, 3) and curve[-1]["nll"] < curve[0]["nll"]

@@ -1,0 +1,49 @@
+"""Behaviour cloning and goal-conditioned priors with hindsight goals."""
+
+import numpy as np
+import pytest
+import torch
+
+from frozensteer.agents.bc import BCConfig, train_bc
+from frozensteer.agents.prior import deployment_goal, mean_future_reward, train_prior
+from frozensteer.data.transitions import Transitions
+
+
+def toy(episode_rewards):
+    """Transitions of hand-made episodes: obs = [t], action = [0.5 * t]."""
+    rows = [(t, r, e) for e, rewards in enumerate(episode_rewards) for t, r in enumerate(rewards)]
+    t = np.array([r[0] for r in rows], dtype=np.float32)[:, None]
+    return Transitions(observations=t, actions=0.5 * t, rewards=np.array([r[1] for r in rows]),
+                       next_observations=t + 1, terminals=np.zeros(len(rows), bool),
+                       episode=np.array([r[2] for r in rows]))
+
+
+def test_hindsight_goal_is_the_mean_future_reward():
+    data = toy([[1.0, 2.0, 3.0], [4.0, 0.0]])
+    np.testing.assert_allclose(mean_future_reward(data)[:, 0], [2.0, 2.5, 3.0, 2.0, 0.0])
+    # initial goals 2.0 and 2.0 -> any percentile is 2.0
+    np.testing.assert_allclose(deployment_goal(data, 90.0), [2.0])
+    np.testing.assert_allclose(deployment_goal(toy([[1.0], [3.0]]), 50.0), [2.0])
+
+
+def test_bc_lowers_the_loss():
+    rng = np.random.default_rng(0)
+    obs = rng.normal(size=(2000, 4)).astype(np.float32)
+    actions = np.tanh(obs[:, :2] * 0.8).astype(np.float32)
+    _, curve = train_bc(obs, actions, BCConfig(steps=500, batch_size=64, hidden=(64, 64)))
+    assert curve[-1]["nll"] < curve[0]["nll"] - 1.0
+
+
+def test_prior_qualities():
+    data = toy([[float(i % 3)] * 20 for i in range(40)])
+    clean, clean_curve = train_prior(data, "clean", "smoke")
+    degraded, degraded_curve = train_prior(data, "degraded", "smoke")
+    random_a, random_curve = train_prior(data, "random", "smoke", seed=1)
+    random_b, _ = train_prior(data, "random", "smoke", seed=1)
+    assert clean_curve[-1]["step"] == 500 and degraded_curve[-1]["step"] == 25
+    assert random_curve == []
+    obs, goal = torch.zeros(3, 1), torch.ones(3, 1)
+    with torch.no_grad():
+        assert torch.equal(random_a(obs, goal).mean, random_b(obs, goal).mean)  # seeded
+    with pytest.raises(ValueError, match="quality must be one of"):
+        train_prior(data, "noisy", "smoke")
