@@ -47,3 +47,20 @@ def test_prior_qualities():
         assert torch.equal(random_a(obs, goal).mean, random_b(obs, goal).mean)  # seeded
     with pytest.raises(ValueError, match="quality must be one of"):
         train_prior(data, "noisy", "smoke")
+
+
+def test_iql_trains_an_actor_that_fits_the_better_actions():
+    from frozensteer.agents.iql import IQLConfig, reward_scale, train_iql
+
+    # one-step episodes: action +1 earns reward 1, action -1 earns 0
+    rng = np.random.default_rng(0)
+    n = 4000
+    obs = rng.normal(size=(n, 3)).astype(np.float32)
+    actions = rng.choice([-1.0, 1.0], size=(n, 1)).astype(np.float32)
+    data = Transitions(observations=obs, actions=actions, rewards=(actions[:, 0] > 0) * 1.0,
+                       next_observations=obs, terminals=np.ones(n, bool), episode=np.arange(n))
+    assert reward_scale(data) == pytest.approx(1000.0)
+    actor, curve = train_iql(data, IQLConfig(steps=400, batch_size=128, hidden=(64, 64)))
+    assert all(np.isfinite(list(row.values())).all() for row in curve)
+    with torch.no_grad():
+        assert actor(torch.as_tensor(obs[:200])).mean.mean() > 0.5  # the rewarded action

@@ -1,0 +1,133 @@
+"""Implicit Q-learning (Kostrikov et al., 2022) for the frozen locomotion actors.
+
+One readable file, after the shape of CORL's single-file implementation: twin Q critics with
+Polyak-averaged targets, a state-value function fitted by expectile regression on the target
+critics, and a Gaussian actor (``GaussianPolicy``) fitted by advantage-weighted regression.
+Rewards are scaled by ``1000 / (max episode return - min episode return)`` of the dataset;
+all networks see observations normalised with the dataset's statistics (PROTOCOL.md 8).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from frozensteer.agents.networks import GaussianPolicy
+from frozensteer.data.transitions import Transitions
+
+
+@dataclass(frozen=True)
+class IQLConfig:
+    steps: int
+    batch_size: int = 256
+    lr: float = 3e-4
+    discount: float = 0.99
+    tau: float = 0.005  # target-critic update rate
+    expectile: float = 0.7
+    temperature: float = 3.0  # inverse temperature of the advantage weights
+    max_weight: float = 100.0  # advantage weights are clipped here
+    hidden: tuple[int, ...] = (256, 256)
+    seed: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def mlp(inputs: int, hidden: tuple[int, ...]) -> nn.Sequential:
+    layers, width = [], inputs
+    for size in hidden:
+        layers += [nn.Linear(width, size), nn.ReLU()]
+        width = size
+    return nn.Sequential(*layers, nn.Linear(width, 1))
+
+
+def reward_scale(data: Transitions) -> float:
+    """``1000 / (max - min)`` of the dataset's episode returns (1 if all are equal)."""
+    returns = np.bincount(data.episode, weights=data.rewards)[np.unique(data.episode)]
+    spread = float(returns.max() - returns.min())
+    return 1000.0 / spread if spread > 0 else 1.0
+
+
+def train_iql(data: Transitions, config: IQLConfig, *, progress: bool | str = False
+              ) -> tuple[GaussianPolicy, list[dict]]:
+    """The IQL actor trained on ``data``, and a loss curve (about a hundred rows)."""
+    if config.steps < 0:
+        raise ValueError(f"steps must be >= 0, got {config.steps}")
+    torch.manual_seed(config.seed)
+    obs_dim, act_dim = data.observations.shape[1], data.actions.shape[1]
+    mean = torch.as_tensor(data.observations.mean(0))
+    std = torch.as_tensor(data.observations.std(0)).clamp_min(1e-3)
+
+    def norm(x):
+        return (x - mean) / std
+
+    obs = torch.as_tensor(data.observations)
+    next_obs = torch.as_tensor(data.next_observations)
+    actions = torch.as_tensor(data.actions)
+    rewards = torch.as_tensor(data.rewards * reward_scale(data), dtype=torch.float32)
+    not_done = 1.0 - torch.as_tensor(data.terminals, dtype=torch.float32)
+
+    actor = GaussianPolicy(obs_dim, act_dim, hidden=config.hidden)
+    actor.set_input_statistics(mean, std)
+    q1, q2 = mlp(obs_dim + act_dim, config.hidden), mlp(obs_dim + act_dim, config.hidden)
+    q1_target, q2_target = copy.deepcopy(q1), copy.deepcopy(q2)
+    value = mlp(obs_dim, config.hidden)
+    q_opt = torch.optim.Adam([*q1.parameters(), *q2.parameters()], lr=config.lr)
+    v_opt = torch.optim.Adam(value.parameters(), lr=config.lr)
+    actor_opt = torch.optim.Adam(actor.parameters(), lr=config.lr)
+    actor_schedule = torch.optim.lr_scheduler.CosineAnnealingLR(actor_opt, max(1, config.steps))
+    generator = torch.Generator().manual_seed(config.seed)
+
+    log_every = max(1, config.steps // 100)
+    curve, sums = [], np.zeros(3)
+    for step in tqdm(range(1, config.steps + 1), desc=progress or "IQL",
+                     disable=not progress, leave=False):
+        batch = torch.randint(len(obs), (config.batch_size,), generator=generator)
+        s, a, r = norm(obs[batch]), actions[batch], rewards[batch]
+        s_next, live = norm(next_obs[batch]), not_done[batch]
+        sa = torch.cat([s, a], dim=-1)
+
+        # value: expectile regression towards the smaller target critic
+        with torch.no_grad():
+            target_q = torch.min(q1_target(sa), q2_target(sa)).squeeze(-1)
+        diff = target_q - value(s).squeeze(-1)
+        weight = torch.abs(config.expectile - (diff < 0).float())
+        v_loss = (weight * diff**2).mean()
+        v_opt.zero_grad()
+        v_loss.backward()
+        v_opt.step()
+
+        # critics: one-step TD towards r + gamma V(s')
+        with torch.no_grad():
+            td_target = r + config.discount * live * value(s_next).squeeze(-1)
+        q_loss = ((q1(sa).squeeze(-1) - td_target) ** 2).mean() + \
+            ((q2(sa).squeeze(-1) - td_target) ** 2).mean()
+        q_opt.zero_grad()
+        q_loss.backward()
+        q_opt.step()
+        with torch.no_grad():
+            for net, target in ((q1, q1_target), (q2, q2_target)):
+                for p, p_target in zip(net.parameters(), target.parameters()):
+                    p_target.lerp_(p, config.tau)
+
+        # actor: advantage-weighted log-likelihood of the dataset actions
+        with torch.no_grad():
+            advantage = target_q - value(s).squeeze(-1)
+            weights = torch.exp(config.temperature * advantage).clamp(max=config.max_weight)
+        actor_loss = -(weights * actor(obs[batch]).log_prob(a)).mean()
+        actor_opt.zero_grad()
+        actor_loss.backward()
+        actor_opt.step()
+        actor_schedule.step()
+
+        sums += (v_loss.item(), q_loss.item(), actor_loss.item())
+        if step % log_every == 0:
+            v, q, pi = (float(x) for x in sums / log_every)
+            curve.append({"step": step, "value_loss": v, "q_loss": q, "actor_loss": pi})
+            sums[:] = 0
+    return actor, curve
