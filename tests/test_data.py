@@ -193,3 +193,20 @@ def test_transitions_and_a_smoke_prior_from_a_built_dataset(env_of):
     import torch
     out = prior(torch.as_tensor(data.observations[:8]), torch.as_tensor(goal))
     assert out.shape == (8, 3) and curve[-1]["nll"] < curve[0]["nll"]
+
+
+def test_actor_cache_follows_the_dataset(env_of, monkeypatch):
+    from frozensteer.agents import load_actor, training
+
+    path = training.train_actor("hopper", "medium", "smoke", progress=False)
+    stamp = path.stat().st_mtime_ns
+    assert training.train_actor("hopper", "medium", "smoke", progress=False) == path
+    assert path.stat().st_mtime_ns == stamp  # unchanged dataset and config: reused
+    scores = training.evaluate_actor(path, "hopper", "smoke")
+    assert scores.shape == (get_profile("smoke").episodes_per_condition,)
+    # a changed dataset retrains
+    monkeypatch.setattr(training, "dataset_hash", lambda dataset: "changed")
+    training.train_actor("hopper", "medium", "smoke", progress=False)
+    assert path.stat().st_mtime_ns != stamp
+    import torch
+    assert load_actor(path, env="hopper")(torch.zeros(1, 11)).shape == (1, 3)

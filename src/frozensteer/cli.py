@@ -48,6 +48,17 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--rebuild", action="store_true", help="rebuild even if up to date")
     build.set_defaults(handler=_data_build)
 
+    train = commands.add_parser("train", help="frozen actors and goal-conditioned priors")
+    train_cmds = train.add_subparsers(dest="train_command", required=True)
+    for kind in ("actor", "prior"):
+        cmd = train_cmds.add_parser(kind, parents=[common], help=f"train (or reuse) a {kind}")
+        cmd.add_argument("--env", required=True, choices=sorted(GYM_IDS))
+        cmd.add_argument("--dataset", default="medium", help="dataset level (default medium)")
+        cmd.add_argument("--profile", default="paper", choices=sorted(PROFILES))
+        if kind == "prior":
+            cmd.add_argument("--quality", default="clean", choices=["clean", "degraded"])
+        cmd.set_defaults(handler=_train_policy, kind=kind)
+
     listing = data_cmds.add_parser("list", parents=[common],
                                    help="list the local datasets of a profile")
     listing.add_argument("--profile", default="paper", choices=sorted(PROFILES))
@@ -62,6 +73,19 @@ def _train_behaviour(args) -> None:
     last = read_curve(out)[-1]
     print(f"{args.env}: {last['step']:,} steps, last evaluation return "
           f"{last['mean_return']:.1f}; checkpoints and curve in {out}")
+
+
+def _train_policy(args) -> None:
+    from frozensteer.agents import training
+
+    if args.kind == "actor":
+        path = training.train_actor(args.env, args.dataset, args.profile)
+        scores = training.evaluate_actor(path, args.env, args.profile)
+        print(f"actor {path}: normalised score {scores.mean():.1f} "
+              f"(+- {scores.std():.1f}) over {len(scores)} episodes")
+    else:
+        path = training.train_prior(args.env, args.dataset, args.quality, args.profile)
+        print(f"prior ({args.quality}) {path}")
 
 
 def _data_build(args) -> None:
