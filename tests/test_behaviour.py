@@ -2,6 +2,7 @@
 
 import dataclasses
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -46,6 +47,22 @@ def test_training_resumes_where_it_stopped(tmp_home, monkeypatch):
     assert resumed[0] == curve[0]
     assert (state / "latest").read_text() == "step_0002000"
     assert [p.name for p in state.glob("step_*")] == ["step_0002000"]
+
+
+def test_a_finished_run_without_training_state_is_left_as_it_is(tmp_home, monkeypatch):
+    # a fresh clone holds the committed checkpoints and curve but no cached training state
+    profile = dataclasses.replace(get_profile("smoke"), sac_steps={"hopper": 1_000})
+    behaviour.train_behaviour("hopper", profile, progress=False)
+    out = behaviour.behaviour_dir("hopper", profile)
+    before = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    shutil.rmtree(behaviour.state_dir("hopper", profile))
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(behaviour, "SAC", no_training)
+    assert behaviour.train_behaviour("hopper", profile, progress=False) == out
+    assert {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
 def test_a_second_process_on_the_same_run_is_refused(tmp_home):

@@ -15,6 +15,7 @@ import contextlib
 import csv
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -58,15 +59,24 @@ def train_behaviour(env: str, profile: Profile | str, *, seed: int = 0,
 
 def _train(env: str, prof: Profile, out: Path, state: Path, seed: int, progress: bool) -> Path:
     total = prof.sac_steps[env]
+    done = read_curve(out)
+    if done and done[-1]["step"] >= total:
+        return out  # finished (perhaps in another clone): final, no training state needed
 
     model = _load_state(state, env)
-    if model is not None and model.num_timesteps not in {r["step"] for r in read_curve(out)}:
+    if model is not None and model.num_timesteps not in {r["step"] for r in done}:
         # saved by a run whose checkpoints are not in ``out`` (another clone or home):
         # it cannot continue this learning curve, so this run starts afresh
         model = None
         for old in state.glob("step_*"):
             shutil.rmtree(old)
         (state / "latest").unlink()
+    if model is None and done:
+        print(f"warning: the unfinished run in {out} (last step {done[-1]['step']:,}) has no "
+              f"training state in {state} to resume from; it restarts from step 0",
+              file=sys.stderr)
+        for old in (out / "checkpoints").glob("step_*.pt"):
+            old.unlink()
     if model is None:
         model = SAC("MlpPolicy", gym.make(gym_id(env)), buffer_size=total, seed=seed,
                     device="cpu", verbose=0)
