@@ -67,3 +67,39 @@ def test_bad_checkpoints_are_explained(tmp_path):
         load_actor(truncated)
     with pytest.raises(FileNotFoundError):
         load_actor(tmp_path / "missing.pt")
+
+
+def test_cached_policy_is_reused_until_its_data_or_config_change(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from frozensteer.agents import training
+
+    monkeypatch.setenv("FROZENSTEER_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(training, "from_minari", lambda dataset: None)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "main_data.hdf5").write_bytes(b"episodes")
+    dataset = SimpleNamespace(storage=SimpleNamespace(data_path=str(data)))
+    fits = []
+
+    def fit(_transitions):
+        fits.append(1)
+        return make_policy(), [{"step": 1, "loss": 0.0}]
+
+    def train(config):
+        return training._cached("actor", "hopper", "medium", training.get_profile("smoke"), None,
+                                "frozensteer/hopper/medium-v0", dataset, config, fit)
+
+    path = train({"steps": 10})
+    assert train({"steps": 10}) == path and len(fits) == 1  # unchanged: reused
+    (data / "metadata.json").write_text("{}")
+    train({"steps": 10})
+    assert len(fits) == 1  # metadata is not data
+    (data / "main_data.hdf5").write_bytes(b"other episodes")
+    train({"steps": 10})
+    assert len(fits) == 2  # changed dataset: retrained
+    train({"steps": 20})
+    assert len(fits) == 3  # changed config: retrained
+    path.write_bytes(path.read_bytes()[:100])
+    train({"steps": 20})
+    assert len(fits) == 4 and load_actor(path).act_dim == 3  # broken file: replaced

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from frozensteer.agents.bc import BCConfig, train_bc
-from frozensteer.agents.prior import deployment_goal, mean_future_reward, train_prior
+from frozensteer.agents.prior import (deployment_goal, later_position, mean_future_reward,
+                                      train_prior)
 from frozensteer.data.transitions import Transitions
 
 
@@ -24,6 +25,22 @@ def test_hindsight_goal_is_the_mean_future_reward():
     # initial goals 2.0 and 2.0 -> any percentile is 2.0
     np.testing.assert_allclose(deployment_goal(data, 90.0), [2.0])
     np.testing.assert_allclose(deployment_goal(toy([[1.0], [3.0]]), 50.0), [2.0])
+
+
+def test_antmaze_goal_is_a_later_position_of_the_same_episode():
+    data = toy([[0.0] * 4, [0.0] * 3])  # episodes of 4 and 3 steps
+    positions = np.stack([np.arange(7.0), -np.arange(7.0)], axis=1)  # position = its index
+    for seed in range(20):
+        goals = later_position(data, positions, seed)
+        index = goals[:, 0].astype(int)
+        assert np.array_equal(goals[:, 1], -goals[:, 0])  # whole (x, y) rows are kept
+        assert np.all(index >= np.arange(7))  # never an earlier position
+        assert np.all(index[:4] <= 3) and np.all(index[4:] >= 4)  # never another episode
+    assert later_position(data, positions)[3, 0] == 3 and later_position(data, positions)[6, 0] == 6
+    draws = np.stack([later_position(data, positions, s)[0, 0] for s in range(200)])
+    assert set(draws.astype(int)) == {0, 1, 2, 3}  # every later step can be drawn
+    with pytest.raises(ValueError, match="positions must have shape"):
+        later_position(data, positions[:, :1])
 
 
 def test_bc_lowers_the_loss():

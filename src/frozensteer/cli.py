@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from frozensteer.data.envs import GYM_IDS
@@ -81,11 +82,16 @@ def _train_policy(args) -> None:
     if args.kind == "actor":
         path = training.train_actor(args.env, args.dataset, args.profile)
         scores = training.evaluate_actor(path, args.env, args.profile)
-        print(f"actor {path}: normalised score {scores.mean():.1f} "
-              f"(+- {scores.std():.1f}) over {len(scores)} episodes")
+        row = training.record_actor_score(args.env, args.dataset, args.profile, scores)
+        row = row[(row["env"] == args.env) & (row["level"] == args.dataset)].iloc[0]
+        corl = float(row["corl_iql_d4rl"])
+        print(f"actor {path}: normalised score {scores.mean():.1f} (+- {scores.std():.1f}) "
+              f"over {len(scores)} episodes; its dataset's mean {row['dataset_score_mean']:.1f}"
+              + ("" if math.isnan(corl) else f"; CORL's IQL on D4RL data: {corl:.1f}"))
     else:
         path = training.train_prior(args.env, args.dataset, args.quality, args.profile)
         print(f"prior ({args.quality}) {path}")
+    print(f"manifest: {training.write_manifest(args.profile)}")
 
 
 def _data_build(args) -> None:

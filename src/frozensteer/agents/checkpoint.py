@@ -29,15 +29,16 @@ def cache_key(kind: str, env: str, dataset_hash: str, config: dict) -> str:
 
 
 def save_policy(path: Path, policy: GaussianPolicy, *, kind: str, env: str, dataset_id: str,
-                dataset_hash: str, config: dict, curve: list[dict]) -> Path:
-    """Write ``policy`` (weights only) with its provenance, atomically."""
+                dataset_hash: str, config: dict, curve: list[dict],
+                wall_s: float | None = None) -> Path:
+    """Write ``policy`` (weights only) with its provenance and training time, atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "kind": kind, "network": policy.config(),
         "state_dict": {k: v.detach().cpu().clone() for k, v in policy.state_dict().items()},
         "env": env, "dataset_id": dataset_id, "dataset_hash": dataset_hash, "config": config,
-        "code_version": __version__, "curve": curve,
+        "code_version": __version__, "curve": curve, "wall_s": wall_s,
         "key": cache_key(kind, env, dataset_hash, config),
     }
     tmp = path.with_name(path.name + f".tmp-{os.getpid()}")

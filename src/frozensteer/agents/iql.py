@@ -95,7 +95,7 @@ def train_iql(data: Transitions, config: IQLConfig, *, progress: bool | str = Fa
         # value: expectile regression towards the smaller target critic
         with torch.no_grad():
             target_q = torch.min(q1_target(sa), q2_target(sa)).squeeze(-1)
-        diff = target_q - value(s).squeeze(-1)
+        diff = target_q - value(s).squeeze(-1)  # also the actor's advantage (as in CORL)
         weight = torch.abs(config.expectile - (diff < 0).float())
         v_loss = (weight * diff**2).mean()
         v_opt.zero_grad()
@@ -116,9 +116,7 @@ def train_iql(data: Transitions, config: IQLConfig, *, progress: bool | str = Fa
                     p_target.lerp_(p, config.tau)
 
         # actor: advantage-weighted log-likelihood of the dataset actions
-        with torch.no_grad():
-            advantage = target_q - value(s).squeeze(-1)
-            weights = torch.exp(config.temperature * advantage).clamp(max=config.max_weight)
+        weights = torch.exp(config.temperature * diff.detach()).clamp(max=config.max_weight)
         actor_loss = -(weights * actor(obs[batch]).log_prob(a)).mean()
         actor_opt.zero_grad()
         actor_loss.backward()

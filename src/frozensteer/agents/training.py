@@ -4,16 +4,21 @@
 ``artifacts/policies/<profile>/``; a checkpoint whose key (kind, environment, dataset content
 hash, training config, code version) matches is reused, anything else retrains.
 ``evaluate_actor`` scores a frozen actor in its environment (deterministic mean actions,
-clipped to the action bounds).
+clipped to the action bounds); ``record_actor_score`` keeps those scores, beside the
+dataset's and CORL's, in ``results/policies/<profile>/actors.csv``; ``write_manifest``
+lists every policy file of a profile with its provenance.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import time
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+import pandas as pd
 import torch
 
 from frozensteer import paths
@@ -26,7 +31,12 @@ from frozensteer.data import datasets
 from frozensteer.data.envs import gym_id
 from frozensteer.data.transitions import from_minari
 from frozensteer.profiles import Profile, get_profile
+from frozensteer.provenance import git_commit, sha256
 from frozensteer.rollout import run_episodes
+
+# CORL's published IQL scores on D4RL's own (v2) data: a yardstick only, the data differ.
+CORL_IQL = {("hopper", "medium"): 67.5, ("halfcheetah", "medium"): 48.3,
+            ("walker2d", "medium"): 80.9}
 
 
 def policy_path(kind: str, env: str, level: str, profile: Profile | str,
@@ -84,10 +94,11 @@ def _cached(kind, env, level, prof, quality, dataset_id, dataset, config, fit) -
                 return path
         except ValueError:
             pass  # a broken file is replaced below
-    torch.set_num_threads(1)
+    start = time.perf_counter()
     policy, curve = fit(from_minari(dataset))
     return save_policy(path, policy, kind=kind, env=env, dataset_id=dataset_id,
-                       dataset_hash=data_hash, config=config, curve=curve)
+                       dataset_hash=data_hash, config=config, curve=curve,
+                       wall_s=round(time.perf_counter() - start, 1))
 
 
 def evaluate_actor(path: Path, env: str, profile: Profile | str,
@@ -108,3 +119,55 @@ def evaluate_actor(path: Path, env: str, profile: Profile | str,
     meta = dataset.storage.metadata
     return 100 * (returns - meta["ref_min_score"]) / (meta["ref_max_score"]
                                                      - meta["ref_min_score"])
+
+
+def actor_scores_path(profile: Profile | str) -> Path:
+    return paths.results() / "policies" / get_profile(profile).name / "actors.csv"
+
+
+def record_actor_score(env: str, level: str, profile: Profile | str,
+                       scores: np.ndarray) -> pd.DataFrame:
+    """Store an actor's evaluation beside its dataset's mean score and CORL's number."""
+    prof = get_profile(profile)
+    dataset = datasets.summary(datasets.local_id(env, level), prof)
+    row = {"env": env, "level": level, "episodes": len(scores),
+           "score_mean": float(np.mean(scores)), "score_std": float(np.std(scores)),
+           "dataset_score_mean": dataset["mean_score"],
+           "corl_iql_d4rl": CORL_IQL.get((env, level), np.nan)}
+    path = actor_scores_path(prof)
+    table = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=list(row))
+    table = table[~((table["env"] == env) & (table["level"] == level))]
+    table = pd.concat([table, pd.DataFrame([row])], ignore_index=True)
+    table = table.sort_values(["env", "level"], ignore_index=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    table.to_csv(tmp, index=False, float_format="%.4g")
+    tmp.replace(path)
+    return table
+
+
+def write_manifest(profile: Profile | str) -> Path:
+    """``artifacts/policies/<profile>/manifest.json``: every policy file and its provenance."""
+    prof = get_profile(profile)
+    root = paths.artifacts() / "policies" / prof.name
+    policies = {}
+    for path in sorted(root.glob("*/*.pt")):
+        ck = read_checkpoint(path)
+        _, level = datasets.parse_local_id(ck["dataset_id"])
+        command = (f"frozensteer train {ck['kind']} --env {ck['env']} --dataset {level} "
+                   f"--profile {prof.name}")
+        if ck["kind"] == "prior":
+            command += f" --quality {ck['config']['quality']}"
+        policies[str(path.relative_to(root))] = {
+            "sha256": sha256(path), "command": command, "kind": ck["kind"], "env": ck["env"],
+            "dataset_id": ck["dataset_id"], "dataset_sha256": ck["dataset_hash"],
+            "config": ck["config"], "key": ck["key"], "code_version": ck["code_version"],
+            "train_wall_s": ck.get("wall_s")}
+    manifest = {"profile": prof.name, "code_commit": git_commit(),
+                "note": "weights only (no critics or optimiser state); a policy is retrained "
+                        "when its dataset, config or code version changes",
+                "policies": policies}
+    path = root / "manifest.json"
+    root.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(manifest, indent=1) + "\n")
+    return path

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from pathlib import Path
 
 import gymnasium as gym
@@ -38,6 +37,7 @@ from frozensteer.data.collect import Episode, collect
 from frozensteer.data.envs import gym_id
 from frozensteer.data.picks import checkpoint_path, load_behaviour, pick_policies, random_policy
 from frozensteer.profiles import Profile, get_profile
+from frozensteer.provenance import git_commit, sha256
 
 COLLECT_SEEDS = {"random": 1_000_000, "medium": 2_000_000, "expert": 3_000_000}
 
@@ -126,7 +126,7 @@ def _algorithm(level: str, picks: dict) -> str:
 def _input_key(env: str, level: str, prof: Profile, picks: dict) -> str:
     parts = [level, picks["key"], prof.dataset_transitions, COLLECT_SEEDS.get(level)]
     if level in ("medium", "expert"):
-        parts.append(_sha256(checkpoint_path(env, prof, picks[f"{level}_step"])))
+        parts.append(sha256(checkpoint_path(env, prof, picks[f"{level}_step"])))
     if level == "medium-replay":
         parts.append(picks["medium_step"])
     if level == "medium-expert":
@@ -157,7 +157,7 @@ def medium_replay(env: str, prof: Profile, steps: int) -> list[Episode]:
         arrays = _read_npz(path)
         if int(arrays["steps"]) == steps:
             recorded = _manifest(env, prof).get("sha256", {}).get(path.name)
-            if recorded is not None and recorded != _sha256(path):
+            if recorded is not None and recorded != sha256(path):
                 raise RuntimeError(
                     f"{path} does not match the sha256 in its manifest ({recorded[:12]}...): "
                     "restore it with `git checkout` or delete it to export it again from "
@@ -252,11 +252,11 @@ def write_manifest(env: str, prof: Profile, picks: dict) -> Path:
         "eval_episodes": prof.sac_eval_episodes,
         "command": f"frozensteer data train-behaviour --env {env} --profile {prof.name} --seed 0",
         "rebuild_datasets": f"frozensteer data build --env {env} --profile {prof.name}",
-        "frozensteer_version": __version__, "code_commit": _git_commit(),
+        "frozensteer_version": __version__, "code_commit": git_commit(),
         "medium_step": picks["medium_step"], "expert_step": picks["expert_step"],
         "ref_min_score": picks["ref_min_score"], "ref_max_score": picks["ref_max_score"],
         "curve": "curve.csv", "picks": "picks.json",
-        "sha256": {str(p.relative_to(out)): _sha256(p) for p in files},
+        "sha256": {str(p.relative_to(out)): sha256(p) for p in files},
     }
     path = out / "manifest.json"
     path.write_text(json.dumps(manifest, indent=1) + "\n")
@@ -266,15 +266,3 @@ def write_manifest(env: str, prof: Profile, picks: dict) -> Path:
 def _manifest(env: str, prof: Profile) -> dict:
     path = behaviour_dir(env, prof) / "manifest.json"
     return json.loads(path.read_text()) if path.exists() else {}
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _git_commit() -> str | None:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).parent, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
