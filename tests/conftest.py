@@ -1,4 +1,28 @@
+import pytest
 import torch
+
+from frozensteer.data import recipe
 
 # Small networks: one thread is fastest, and it leaves the other core to the environments.
 torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """Every smoke dataset of hopper, built from scratch in a temporary Minari root."""
+    root = tmp_path_factory.mktemp("data")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FROZENSTEER_HOME", str(root / "home"))
+        mp.setenv("FROZENSTEER_CACHE", str(root / "cache"))
+        mp.setenv("MINARI_DATASETS_PATH", str(root / "minari" / "datasets"))
+        rows = recipe.build("hopper", "smoke", progress=False)
+        yield {"root": root, "rows": rows, "mp_env": dict(
+            FROZENSTEER_HOME=str(root / "home"), FROZENSTEER_CACHE=str(root / "cache"),
+            MINARI_DATASETS_PATH=str(root / "minari" / "datasets"))}
+
+
+@pytest.fixture
+def env_of(built, monkeypatch):
+    for key, value in built["mp_env"].items():
+        monkeypatch.setenv(key, value)
+    return built

@@ -18,7 +18,7 @@ def make_policy(goal_dim=0):
 
 def save(path, policy, kind="actor", env="hopper"):
     return save_policy(path, policy, kind=kind, env=env, dataset_id="frozensteer/hopper/medium-v0",
-                       dataset_hash="abc", config={"steps": 10}, curve=[{"step": 10, "loss": 1.0}])
+                       dataset_key="recipe:abc", dataset_hash="abc", config={"steps": 10}, curve=[{"step": 10, "loss": 1.0}])
 
 
 def test_output_is_a_diag_gaussian_with_clamped_std():
@@ -79,7 +79,8 @@ def test_cached_policy_is_reused_until_its_data_or_config_change(tmp_path, monke
     data = tmp_path / "data"
     data.mkdir()
     (data / "main_data.hdf5").write_bytes(b"episodes")
-    dataset = SimpleNamespace(storage=SimpleNamespace(data_path=str(data)))
+    metadata = {}
+    dataset = SimpleNamespace(storage=SimpleNamespace(data_path=str(data), metadata=metadata))
     fits = []
 
     def fit(_transitions):
@@ -103,3 +104,25 @@ def test_cached_policy_is_reused_until_its_data_or_config_change(tmp_path, monke
     path.write_bytes(path.read_bytes()[:100])
     train({"steps": 20})
     assert len(fits) == 4 and load_actor(path).act_dim == 3  # broken file: replaced
+    # a locally built dataset is known by its recipe key: the same inputs rebuilt on another
+    # CPU give other bytes but the same key; changed inputs give another key
+    metadata["frozensteer_key"] = "inputs-1"
+    train({"steps": 20})
+    (data / "main_data.hdf5").write_bytes(b"same recipe, other CPU")
+    train({"steps": 20})
+    assert len(fits) == 5
+    metadata["frozensteer_key"] = "inputs-2"
+    train({"steps": 20})
+    assert len(fits) == 6
+
+
+def test_frozen_policy_pickles_and_copies(tmp_path):
+    import copy
+    import pickle
+
+    actor = load_actor(save(tmp_path / "actor.pt", make_policy()))
+    obs = torch.randn(4, 5)
+    for clone in (pickle.loads(pickle.dumps(actor)), copy.deepcopy(actor)):
+        assert torch.equal(clone(obs).mean, actor(obs).mean)
+        with pytest.raises(FrozenError):
+            clone.train()

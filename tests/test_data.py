@@ -12,27 +12,6 @@ from frozensteer.data.picks import random_policy
 from frozensteer.profiles import get_profile
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """Every smoke dataset of hopper, built from scratch in a temporary Minari root."""
-    root = tmp_path_factory.mktemp("data")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FROZENSTEER_HOME", str(root / "home"))
-        mp.setenv("FROZENSTEER_CACHE", str(root / "cache"))
-        mp.setenv("MINARI_DATASETS_PATH", str(root / "minari" / "datasets"))
-        rows = recipe.build("hopper", "smoke", progress=False)
-        yield {"root": root, "rows": rows, "mp_env": dict(
-            FROZENSTEER_HOME=str(root / "home"), FROZENSTEER_CACHE=str(root / "cache"),
-            MINARI_DATASETS_PATH=str(root / "minari" / "datasets"))}
-
-
-@pytest.fixture
-def env_of(built, monkeypatch):
-    for key, value in built["mp_env"].items():
-        monkeypatch.setenv(key, value)
-    return built
-
-
 def test_plain_minari_reads_every_level(env_of, monkeypatch):
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(datasets.minari_root("smoke")))
     assert set(minari.list_local_datasets()) >= {datasets.local_id("hopper", lvl)
@@ -205,7 +184,7 @@ def test_actor_cache_follows_the_dataset(env_of, monkeypatch):
     scores = training.evaluate_actor(path, "hopper", "smoke")
     assert scores.shape == (get_profile("smoke").episodes_per_condition,)
     # a changed dataset retrains
-    monkeypatch.setattr(training, "dataset_hash", lambda dataset: "changed")
+    monkeypatch.setattr(training, "dataset_key", lambda dataset: "recipe:changed")
     training.train_actor("hopper", "medium", "smoke", progress=False)
     assert path.stat().st_mtime_ns != stamp
     import torch

@@ -7,13 +7,23 @@ resetting with seed ``base_seed + i`` so that conditions are paired by start sta
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
-from frozensteer import compose
+import gymnasium as gym
+import pandas as pd
+from tqdm import tqdm
+
+from frozensteer import __version__, compose, paths, provenance
 from frozensteer.profiles import Profile, get_profile
 
 PRIOR_QUALITIES = ("clean", "degraded", "random")
 STUDIES = ("main", "harder", "antmaze")
+RANDOM_PRIOR_SEED = 0  # the seeded initialisation every random prior starts from
 
 
 @dataclass(frozen=True)
@@ -98,3 +108,112 @@ def study_size(study: str, profile: Profile | str) -> int:
     """Total episodes of a study: sub-cells x conditions x episodes per condition."""
     return (len(sub_cells(study, profile)) * len(conditions(profile))
             * episodes_per_condition(study, profile))
+
+
+# --- running the grid -----------------------------------------------------------------------
+#
+# A sub-cell's rows are cached in results/<profile>/<study>/<env>-<dataset>-<quality>.csv
+# beside a .key file: the hash of everything the rows depend on (actor and prior files,
+# dataset content, conditions, seeds, mode, code version).  A study is the concatenation of
+# its sub-cells in grid order; finished sub-cells are never recomputed, so a killed run
+# resumes where it stopped and ends with the same table.
+
+
+def sub_cell_path(cell: SubCell, profile: Profile | str, mode: str = "deterministic") -> Path:
+    suffix = "" if mode == "deterministic" else f"-{mode}"
+    return (paths.results() / get_profile(profile).name / cell.study
+            / f"{cell.env}-{cell.dataset}-{cell.prior_quality}{suffix}.csv")
+
+
+def prepare(cell: SubCell, profile: Profile | str) -> dict:
+    """Everything a sub-cell's episodes need, loaded: policies, goal, references, hashes."""
+    from frozensteer.agents import freeze, load_actor, load_prior
+    from frozensteer.agents.prior import deployment_goal, train_prior
+    from frozensteer.agents.training import dataset_key, policy_path
+    from frozensteer.data import datasets
+    from frozensteer.data.transitions import from_minari
+
+    prof = get_profile(profile)
+    actor_file = policy_path("actor", cell.env, cell.dataset, prof)
+    missing = [p for p in [actor_file] if not p.exists()]
+    prior_file = None
+    if cell.prior_quality != "random":
+        prior_file = policy_path("prior", cell.env, cell.dataset, prof, cell.prior_quality)
+        missing += [p for p in [prior_file] if not p.exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"sub-cell {cell} needs {', '.join(map(str, missing))}: train it with "
+            f"`frozensteer train actor|prior --env {cell.env} --dataset {cell.dataset} "
+            f"--profile {prof.name}`")
+    dataset_id = datasets.local_id(cell.env, cell.dataset)
+    dataset = datasets.load_dataset(dataset_id, prof)
+    transitions = from_minari(dataset)
+    if prior_file is None:
+        prior, _ = train_prior(transitions, "random", prof, seed=RANDOM_PRIOR_SEED)
+        prior, prior_id = freeze(prior), f"random-init-seed-{RANDOM_PRIOR_SEED}"
+    else:
+        prior, prior_id = load_prior(prior_file, env=cell.env), provenance.sha256(prior_file)
+    meta = dataset.storage.metadata
+    return {"actor": load_actor(actor_file, env=cell.env), "prior": prior,
+            "goal": deployment_goal(transitions, prof.goal_percentile),
+            "ref_min_score": meta["ref_min_score"], "ref_max_score": meta["ref_max_score"],
+            "dataset_id": dataset_id, "dataset_key": dataset_key(dataset),
+            "actor_sha256": provenance.sha256(actor_file), "prior_id": prior_id}
+
+
+def run_sub_cell(cell: SubCell, profile: Profile | str, *, mode: str = "deterministic",
+                 workers: int = 1, progress: bool | str = False) -> pd.DataFrame:
+    """The rows of one sub-cell: read from its cache, or run and cached atomically."""
+    from frozensteer.data.envs import gym_id
+    from frozensteer.evaluate import evaluate
+
+    prof = get_profile(profile)
+    inputs = prepare(cell, prof)
+    seeds = episode_seeds(cell.study, prof)
+    conds = conditions(prof)
+    key = _key(cell, prof, mode, inputs, conds, seeds)
+    path = sub_cell_path(cell, prof, mode)
+    key_file = path.with_suffix(".key")
+    if path.exists() and key_file.exists() and key_file.read_text().strip() == key:
+        return pd.read_csv(path)
+    rows = evaluate(functools.partial(gym.make, gym_id(cell.env)), inputs["actor"],
+                    inputs["prior"], inputs["goal"], conds, seeds, mode=mode, workers=workers,
+                    progress=progress)
+    span = inputs["ref_max_score"] - inputs["ref_min_score"]
+    rows.insert(0, "study", cell.study)
+    rows.insert(1, "env", cell.env)
+    rows.insert(2, "dataset", cell.dataset)
+    rows.insert(3, "prior_quality", cell.prior_quality)
+    rows.insert(rows.columns.get_loc("return") + 1, "score",
+                100 * (rows["return"] - inputs["ref_min_score"]) / span)
+    rows = rows.assign(mode=mode, profile=prof.name, code_version=__version__,
+                       dataset_id=inputs["dataset_id"], dataset_key=inputs["dataset_key"],
+                       actor_sha256=inputs["actor_sha256"], prior_id=inputs["prior_id"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    rows.to_csv(tmp, index=False)
+    key_file.unlink(missing_ok=True)  # a crash between the two writes leaves no stale key
+    tmp.replace(path)
+    key_file.write_text(key + "\n")
+    return pd.read_csv(path)
+
+
+def _key(cell, prof, mode, inputs, conds, seeds) -> str:
+    blob = json.dumps([cell.study, cell.env, cell.dataset, cell.prior_quality, mode,
+                       [c.label for c in conds], seeds, inputs["dataset_key"],
+                       inputs["actor_sha256"], inputs["prior_id"],
+                       [float(g) for g in inputs["goal"]], __version__])
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def run_study(study: str, profile: Profile | str, *, mode: str = "deterministic",
+              workers: int = 2, progress: bool = True) -> pd.DataFrame:
+    """Every sub-cell of ``study`` (cached ones read back), as one tidy table."""
+    prof = get_profile(profile)
+    cells = sub_cells(study, prof)
+    tables = []
+    for cell in tqdm(cells, desc=f"{study} study", unit="sub-cell", disable=not progress):
+        tables.append(run_sub_cell(cell, prof, mode=mode, workers=workers,
+                                   progress=progress and f"{cell.env} {cell.dataset} "
+                                                         f"{cell.prior_quality}"))
+    return pd.concat(tables, ignore_index=True)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from frozensteer.agents.checkpoint import load_policy
-from frozensteer.agents.networks import FrozenError, GaussianPolicy, freeze
+from frozensteer.agents.networks import FrozenError, FrozenPolicy, GaussianPolicy, freeze
 
-__all__ = ["FrozenError", "GaussianPolicy", "freeze", "load_actor", "load_prior"]
+__all__ = ["FrozenError", "FrozenPolicy", "GaussianPolicy", "freeze", "load_actor", "load_prior"]
 
 
 def load_actor(path: Path, env: str | None = None) -> GaussianPolicy:

@@ -1,9 +1,9 @@
 """Policy checkpoints: weights plus everything needed to trust and reuse them.
 
 A checkpoint is one ``torch.save`` file holding the network's config and weights (with its
-input statistics), the training config, the dataset id and content hash, the code version,
-the training curve, and ``key``: a hash of the config, dataset hash and code version under
-which it is cached.  Loading returns a frozen ``GaussianPolicy``.
+input statistics), the training config, the dataset id, key and content hash, the code
+version, the training curve, and ``key``: a hash of the config, dataset key and code version
+under which it is cached.  Loading returns a frozen ``GaussianPolicy``.
 """
 
 from __future__ import annotations
@@ -18,18 +18,18 @@ import torch
 from frozensteer import __version__
 from frozensteer.agents.networks import GaussianPolicy, freeze
 
-REQUIRED = ("kind", "network", "state_dict", "env", "dataset_id", "dataset_hash", "config",
-            "code_version", "curve", "key")
+REQUIRED = ("kind", "network", "state_dict", "env", "dataset_id", "dataset_key", "dataset_hash",
+            "config", "code_version", "curve", "key")
 
 
-def cache_key(kind: str, env: str, dataset_hash: str, config: dict) -> str:
+def cache_key(kind: str, env: str, dataset_key: str, config: dict) -> str:
     """The cache key of a policy: what it is, on which data, trained how, by which code."""
-    blob = json.dumps([kind, env, dataset_hash, config, __version__], sort_keys=True)
+    blob = json.dumps([kind, env, dataset_key, config, __version__], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def save_policy(path: Path, policy: GaussianPolicy, *, kind: str, env: str, dataset_id: str,
-                dataset_hash: str, config: dict, curve: list[dict],
+                dataset_key: str, dataset_hash: str, config: dict, curve: list[dict],
                 wall_s: float | None = None) -> Path:
     """Write ``policy`` (weights only) with its provenance and training time, atomically."""
     path = Path(path)
@@ -37,9 +37,10 @@ def save_policy(path: Path, policy: GaussianPolicy, *, kind: str, env: str, data
     payload = {
         "kind": kind, "network": policy.config(),
         "state_dict": {k: v.detach().cpu().clone() for k, v in policy.state_dict().items()},
-        "env": env, "dataset_id": dataset_id, "dataset_hash": dataset_hash, "config": config,
+        "env": env, "dataset_id": dataset_id, "dataset_key": dataset_key,
+        "dataset_hash": dataset_hash, "config": config,
         "code_version": __version__, "curve": curve, "wall_s": wall_s,
-        "key": cache_key(kind, env, dataset_hash, config),
+        "key": cache_key(kind, env, dataset_key, config),
     }
     tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
     torch.save(payload, tmp)

@@ -67,23 +67,27 @@ class FrozenError(RuntimeError):
     """Raised when something tries to train a frozen policy."""
 
 
-def freeze(policy: GaussianPolicy) -> GaussianPolicy:
-    """Make ``policy`` inference-only: no gradients, eval mode, and training refused."""
-    policy.eval()
-    for p in policy.parameters():
-        p.requires_grad_(False)
+class FrozenPolicy(GaussianPolicy):
+    """A ``GaussianPolicy`` for inference only: training mode and gradients are refused.
 
-    def refuse_train(mode: bool = True):
+    A plain subclass (not a patched instance), so frozen policies copy, pickle and move to
+    worker processes like any module.
+    """
+
+    def train(self, mode: bool = True) -> FrozenPolicy:
         if mode:
             raise FrozenError("this policy is frozen: it cannot be put in training mode; "
                               "compose it with a prior instead of retraining it")
-        return policy
+        return super().train(False)
 
-    def refuse_grad(requires_grad: bool = True):
+    def requires_grad_(self, requires_grad: bool = True) -> FrozenPolicy:
         if requires_grad:
             raise FrozenError("this policy is frozen: its parameters cannot require grad")
-        return policy
+        return super().requires_grad_(False)
 
-    policy.train = refuse_train
-    policy.requires_grad_ = refuse_grad
-    return policy
+
+def freeze(policy: GaussianPolicy) -> FrozenPolicy:
+    """An inference-only copy of ``policy``: no gradients, eval mode, training refused."""
+    frozen = FrozenPolicy(policy.obs_dim, policy.act_dim, policy.goal_dim, policy.hidden)
+    frozen.load_state_dict(policy.state_dict())
+    return frozen.requires_grad_(False).eval()

@@ -1,8 +1,8 @@
 """Training frozen actors and priors on a dataset, cached under their provenance key.
 
 ``train_actor`` and ``train_prior`` return the path of a checkpoint under
-``artifacts/policies/<profile>/``; a checkpoint whose key (kind, environment, dataset content
-hash, training config, code version) matches is reused, anything else retrains.
+``artifacts/policies/<profile>/``; a checkpoint whose key (kind, environment, dataset key,
+training config, code version) matches is reused, anything else retrains.
 ``evaluate_actor`` scores a frozen actor in its environment (deterministic mean actions,
 clipped to the action bounds); ``record_actor_score`` keeps those scores, beside the
 dataset's and CORL's, in ``results/policies/<profile>/actors.csv``; ``write_manifest``
@@ -56,6 +56,19 @@ def dataset_hash(dataset) -> str:
     return digest.hexdigest()
 
 
+def dataset_key(dataset) -> str:
+    """What a policy trained on ``dataset`` depends on, portably.
+
+    For a dataset of the local recipe: its input key (picks, checkpoint hashes, sizes,
+    seeds). The bytes of policy-collected data differ between CPU types (float rounding in
+    the behaviour network's forward pass), so a content hash would retrain on every machine;
+    the recipe key is the same wherever the same committed inputs are used. For any other
+    dataset (a real Minari one): the sha256 of its data files.
+    """
+    recipe_key = dataset.storage.metadata.get("frozensteer_key")
+    return f"recipe:{recipe_key}" if recipe_key else f"sha256:{dataset_hash(dataset)}"
+
+
 def train_actor(env: str, level: str, profile: Profile | str, *,
                 progress: bool = True) -> Path:
     """The IQL frozen actor of ``frozensteer/<env>/<level>-v0`` (trained unless cached)."""
@@ -86,8 +99,8 @@ def train_prior(env: str, level: str, quality: str, profile: Profile | str, *,
 
 def _cached(kind, env, level, prof, quality, dataset_id, dataset, config, fit) -> Path:
     path = policy_path(kind, env, level, prof, quality)
-    data_hash = dataset_hash(dataset)
-    key = cache_key(kind, env, data_hash, config)
+    data_key = dataset_key(dataset)
+    key = cache_key(kind, env, data_key, config)
     if path.exists():
         try:
             if read_checkpoint(path)["key"] == key:
@@ -97,7 +110,8 @@ def _cached(kind, env, level, prof, quality, dataset_id, dataset, config, fit) -
     start = time.perf_counter()
     policy, curve = fit(from_minari(dataset))
     return save_policy(path, policy, kind=kind, env=env, dataset_id=dataset_id,
-                       dataset_hash=data_hash, config=config, curve=curve,
+                       dataset_key=data_key, dataset_hash=dataset_hash(dataset),
+                       config=config, curve=curve,
                        wall_s=round(time.perf_counter() - start, 1))
 
 
@@ -160,7 +174,8 @@ def write_manifest(profile: Profile | str) -> Path:
             command += f" --quality {ck['config']['quality']}"
         policies[str(path.relative_to(root))] = {
             "sha256": sha256(path), "command": command, "kind": ck["kind"], "env": ck["env"],
-            "dataset_id": ck["dataset_id"], "dataset_sha256": ck["dataset_hash"],
+            "dataset_id": ck["dataset_id"], "dataset_key": ck["dataset_key"],
+            "dataset_sha256_when_trained": ck["dataset_hash"],
             "config": ck["config"], "key": ck["key"], "code_version": ck["code_version"],
             "train_wall_s": ck.get("wall_s")}
     manifest = {"profile": prof.name, "code_commit": git_commit(),

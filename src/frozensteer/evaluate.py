@@ -1,0 +1,118 @@
+"""The evaluation engine: every condition and episode of a sub-cell in one batched rollout.
+
+``evaluate`` runs ``len(conditions) x len(seeds)`` episodes together.  At every step the
+frozen actor and the prior are called once on the observations of all running episodes;
+each condition then composes its own rows through ``frozensteer.compose``.  Episode ``i``
+of every condition resets with ``seeds[i]`` (conditions are paired by start state).
+
+- deterministic mode (the protocol's primary one): the executed action is the composed mean,
+  clipped to the action bounds;
+- stochastic mode: ``mean + std * noise``, clipped, where the standard-normal noise of
+  episode ``i`` at step ``t`` is drawn from ``(noise_seed, seeds[i])`` and shared by every
+  condition: conditions differ only in their mean and covariance, never in luck.
+
+Networks and compositions run in float64 and the executed action is rounded to float32, so
+an episode's actions do not depend on which other episodes share its batch: rows are the same
+for any number of ``workers`` (processes, split by condition), and PoE(alpha) and
+KL-Reg(alpha / (1 - alpha)), equal to about 1e-16, execute the very same actions.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+import torch
+
+from frozensteer.compose import DiagGaussian
+from frozensteer.experiments import Condition
+from frozensteer.rollout import run_episodes
+
+MODES = ("deterministic", "stochastic")
+COLUMNS = ["condition", "rule", "alpha", "beta", "episode", "seed", "return", "length",
+           "terminated", "success"]
+
+
+def evaluate(make_env: Callable[[], gym.Env], actor, prior, goal: np.ndarray,
+             conditions: Sequence[Condition], seeds: Sequence[int], *,
+             mode: str = "deterministic", noise_seed: int = 0, workers: int = 1,
+             progress: bool | str = False) -> pd.DataFrame:
+    """One row per (condition, episode): the outcome of every episode of a sub-cell.
+
+    ``actor(obs)`` and ``prior(obs, goal)`` return ``DiagGaussian``; ``goal`` is the prior's
+    goal (one row, held for the whole episode).  ``make_env`` must be picklable when
+    ``workers > 1``.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {list(MODES)}, got {mode!r}")
+    if not conditions or not seeds:
+        raise ValueError("conditions and seeds must not be empty, got "
+                         f"{len(conditions)} conditions and {len(seeds)} seeds")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    args = (make_env, actor, prior, np.asarray(goal, dtype=np.float32), mode, noise_seed)
+    shares = [s for s in np.array_split(np.arange(len(conditions)), workers) if len(s)]
+    if len(shares) == 1:
+        rows = _run(*args, list(conditions), list(seeds), progress)
+    else:
+        with ProcessPoolExecutor(len(shares)) as pool:
+            futures = [pool.submit(_run, *args, [conditions[c] for c in share], list(seeds),
+                                   False) for share in shares]
+            parts = [f.result() for f in futures]
+        for share, part in zip(shares, parts):
+            part["condition"] = share[part["condition"].to_numpy()]
+        rows = pd.concat(parts, ignore_index=True)
+    return rows[COLUMNS]
+
+
+def _run(make_env, actor, prior, goal, mode, noise_seed, conditions, seeds, progress
+         ) -> pd.DataFrame:
+    torch.set_num_threads(1)
+    actor, prior = copy.deepcopy(actor).double(), copy.deepcopy(prior).double()
+    n_episodes = len(seeds)
+    space = make_env().action_space
+    goal_t = torch.as_tensor(goal, dtype=torch.float64).reshape(1, -1)
+    steps = np.zeros(len(conditions) * n_episodes, dtype=np.int64)
+    noise: dict[int, list[np.ndarray]] = {}  # episode -> its step noise, for every condition
+
+    def step_noise(episode: int, t: int) -> np.ndarray:
+        drawn = noise.setdefault(episode, [np.random.default_rng([noise_seed, seeds[episode]])])
+        while len(drawn) <= t + 1:
+            drawn.append(drawn[0].standard_normal(space.shape[0]))
+        return drawn[t + 1]
+
+    @torch.no_grad()
+    def policy(obs: np.ndarray, index: np.ndarray) -> np.ndarray:
+        obs_t = torch.as_tensor(obs, dtype=torch.float64)
+        a, g = actor(obs_t), prior(obs_t, goal_t.expand(len(index), -1))
+        which = index // n_episodes
+        actions = np.empty((len(index), space.shape[0]))
+        for c in np.unique(which):
+            rows = np.flatnonzero(which == c)
+            dist = conditions[c].apply(DiagGaussian(a.mean[rows], a.std[rows]),
+                                       DiagGaussian(g.mean[rows], g.std[rows]))
+            actions[rows] = dist.mean.numpy()
+            if mode == "stochastic":
+                eps = np.stack([step_noise(i % n_episodes, steps[i]) for i in index[rows]])
+                actions[rows] += dist.std.numpy() * eps
+        steps[index] += 1
+        return np.clip(actions, space.low, space.high).astype(np.float32)
+
+    flat_seeds = [seeds[i] for _ in conditions for i in range(n_episodes)]
+    out = run_episodes(make_env, flat_seeds, policy, progress=progress)
+    condition = np.arange(len(flat_seeds)) // n_episodes
+    return pd.DataFrame({
+        "condition": condition, "rule": [conditions[c].rule for c in condition],
+        "alpha": [_number(conditions[c].alpha) for c in condition],
+        "beta": [_number(conditions[c].beta) for c in condition],
+        "episode": np.arange(len(flat_seeds)) % n_episodes, "seed": flat_seeds,
+        "return": out.returns, "length": out.lengths, "terminated": out.terminated,
+        "success": out.success})
+
+
+def _number(value: float | None) -> float:
+    return np.nan if value is None else float(value)

@@ -1,0 +1,63 @@
+"""The experiment grid end to end at the smoke profile: tidy rows, caching, resuming a kill."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from frozensteer import evaluate, experiments
+from frozensteer.agents import training
+from frozensteer.profiles import get_profile
+
+PROFILE = dataclasses.replace(get_profile("smoke"), envs=("hopper",))
+COLUMNS = ["study", "env", "dataset", "prior_quality", "rule", "alpha", "beta", "episode",
+           "seed", "return", "score", "length", "success", "profile", "code_version",
+           "dataset_id", "dataset_key", "actor_sha256", "prior_id"]
+
+
+@pytest.fixture(scope="module")
+def trained(built):
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in built["mp_env"].items():
+            mp.setenv(key, value)
+        training.train_actor("hopper", "medium", PROFILE, progress=False)
+        for quality in ("clean", "degraded"):
+            training.train_prior("hopper", "medium", quality, PROFILE, progress=False)
+        yield experiments.run_study("main", PROFILE, workers=1, progress=False)
+
+
+def test_study_table_is_tidy_and_complete(trained):
+    rows = trained
+    assert len(rows) == experiments.study_size("main", PROFILE) == 3 * 13 * 2
+    assert set(COLUMNS) <= set(rows.columns)
+    assert set(rows["prior_quality"]) == {"clean", "degraded", "random"}
+    assert np.isfinite(rows["score"]).all() and (rows["profile"] == "smoke").all()
+    poe, kl = rows[rows.rule == "poe"], rows[rows.rule == "kl-reg"]
+    np.testing.assert_array_equal(poe["return"].to_numpy(), kl["return"].to_numpy())
+
+
+def test_a_killed_run_resumes_to_the_same_table(trained, env_of, monkeypatch, tmp_path):
+    policies = training.policy_path("actor", "hopper", "medium", PROFILE).parents[2]
+    monkeypatch.setenv("FROZENSTEER_HOME", str(tmp_path))  # fresh results, same policies
+    (tmp_path / "artifacts").mkdir()
+    (tmp_path / "artifacts" / "policies").symlink_to(policies)
+    real, calls = evaluate.evaluate, []
+
+    def killed_on_second_sub_cell(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(evaluate, "evaluate", killed_on_second_sub_cell)
+    with pytest.raises(KeyboardInterrupt):
+        experiments.run_study("main", PROFILE, workers=1, progress=False)
+    calls.clear()
+    monkeypatch.setattr(evaluate, "evaluate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    resumed = experiments.run_study("main", PROFILE, workers=1, progress=False)
+    assert len(calls) == 2  # the finished sub-cell was read back, not rerun
+    pd.testing.assert_frame_equal(resumed, trained)
+    assert not list(tmp_path.rglob("*.tmp-*"))
+    experiments.run_study("main", PROFILE, workers=1, progress=False)
+    assert len(calls) == 2  # everything cached now
