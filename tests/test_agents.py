@@ -83,7 +83,7 @@ def test_cached_policy_is_reused_until_its_data_or_config_change(tmp_path, monke
     dataset = SimpleNamespace(storage=SimpleNamespace(data_path=str(data), metadata=metadata))
     fits = []
 
-    def fit(_transitions):
+    def fit(_transitions, _key):
         fits.append(1)
         return make_policy(), [{"step": 1, "loss": 0.0}]
 

@@ -35,6 +35,20 @@ def test_study_table_is_tidy_and_complete(trained):
     assert np.isfinite(rows["score"]).all() and (rows["profile"] == "smoke").all()
     poe, kl = rows[rows.rule == "poe"], rows[rows.rule == "kl-reg"]
     np.testing.assert_array_equal(poe["return"].to_numpy(), kl["return"].to_numpy())
+    # the selector's D(alpha): zero for frozen, growing with alpha for PoE
+    assert (rows[rows.rule == "frozen"]["kl_to_actor"] == 0).all()
+    for _, cell in poe.groupby("prior_quality"):
+        assert np.all(np.diff(cell.groupby("alpha")["kl_to_actor"].first().to_numpy()) > 0)
+
+
+def test_statistics_run_on_the_study_table(trained):
+    from frozensteer import stats
+
+    classes = stats.classify(trained, 200, seed=0)
+    assert len(classes) == 3 * 12 and set(classes["label"]) <= set(stats.LABELS)
+    picked = stats.selector(trained, classes, 1.0, 200, seed=0)
+    assert len(picked) == 3 and sum(stats.split(picked["label"]).values()) == 3
+    assert (picked["regret"] >= 0).all()
 
 
 def test_a_killed_run_resumes_to_the_same_table(trained, env_of, monkeypatch, tmp_path):

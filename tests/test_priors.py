@@ -31,16 +31,22 @@ def test_antmaze_goal_is_a_later_position_of_the_same_episode():
     data = toy([[0.0] * 4, [0.0] * 3])  # episodes of 4 and 3 steps
     positions = np.stack([np.arange(7.0), -np.arange(7.0)], axis=1)  # position = its index
     for seed in range(20):
-        goals = later_position(data, positions, seed)
+        goals = later_position(data, positions, seed, p=0.5)
         index = goals[:, 0].astype(int)
         assert np.array_equal(goals[:, 1], -goals[:, 0])  # whole (x, y) rows are kept
         assert np.all(index >= np.arange(7))  # never an earlier position
         assert np.all(index[:4] <= 3) and np.all(index[4:] >= 4)  # never another episode
-    assert later_position(data, positions)[3, 0] == 3 and later_position(data, positions)[6, 0] == 6
-    draws = np.stack([later_position(data, positions, s)[0, 0] for s in range(200)])
-    assert set(draws.astype(int)) == {0, 1, 2, 3}  # every later step can be drawn
+    assert later_position(data, positions, p=0.5)[3, 0] == 3  # the last step: its own
+    assert later_position(data, positions, p=1.0)[:, 0].tolist() == list(range(7))
+    # offsets are geometric: mean 1 / p on a long episode
+    long = toy([[0.0] * 20_000])
+    ramp = np.stack([np.arange(20_000.0)] * 2, axis=1)
+    offsets = later_position(long, ramp, p=0.01)[:10_000, 0] - np.arange(10_000) + 1
+    assert abs(offsets.mean() - 100) < 5
     with pytest.raises(ValueError, match="positions must have shape"):
         later_position(data, positions[:, :1])
+    with pytest.raises(ValueError, match="p must be in"):
+        later_position(data, positions, p=0.0)
 
 
 def test_bc_lowers_the_loss():
@@ -81,3 +87,39 @@ def test_iql_trains_an_actor_that_fits_the_better_actions():
     assert all(np.isfinite(list(row.values())).all() for row in curve)
     with torch.no_grad():
         assert actor(torch.as_tensor(obs[:200])).mean.mean() > 0.5  # the rewarded action
+
+
+def test_iql_resumes_an_interrupted_run_exactly(tmp_path, monkeypatch):
+    from frozensteer.agents import iql
+
+    rng = np.random.default_rng(0)
+    n = 500
+    data = Transitions(observations=rng.normal(size=(n, 3)).astype(np.float32),
+                       actions=rng.uniform(-1, 1, (n, 2)).astype(np.float32),
+                       rewards=rng.normal(size=n).astype(np.float32),
+                       next_observations=rng.normal(size=(n, 3)).astype(np.float32),
+                       terminals=np.zeros(n, bool), episode=np.repeat(np.arange(10), 50))
+    config = iql.IQLConfig(steps=60, batch_size=16, hidden=(16, 16))
+    whole, whole_curve = iql.train_iql(data, config)
+
+    state = tmp_path / "state.pt"
+    save = iql._save_state
+
+    def killed_after_saving(path, payload):
+        save(path, payload)
+        if payload["step"] == 40:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(iql, "_save_state", killed_after_saving)
+    with pytest.raises(KeyboardInterrupt):
+        iql.train_iql(data, config, state=state, state_key="k", save_every=20)
+    monkeypatch.setattr(iql, "_save_state", save)
+    resumed, curve = iql.train_iql(data, config, state=state, state_key="k", save_every=20)
+    obs = torch.as_tensor(data.observations[:5])
+    with torch.no_grad():
+        assert torch.equal(resumed(obs).mean, whole(obs).mean)
+    assert curve == whole_curve
+    # a state saved for other inputs is ignored, not resumed
+    other, _ = iql.train_iql(data, config, state=state, state_key="other", save_every=20)
+    with torch.no_grad():
+        assert torch.equal(other(obs).mean, whole(obs).mean)

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
+import numpy as np
 import pandas as pd
+import torch
 from tqdm import tqdm
 
 from frozensteer import __version__, compose, paths, provenance
@@ -154,7 +156,11 @@ def prepare(cell: SubCell, profile: Profile | str) -> dict:
     else:
         prior, prior_id = load_prior(prior_file, env=cell.env), provenance.sha256(prior_file)
     meta = dataset.storage.metadata
-    return {"actor": load_actor(actor_file, env=cell.env), "prior": prior,
+    rng = np.random.default_rng(prof.selector_seed)
+    states = transitions.observations[
+        rng.choice(len(transitions), size=min(prof.selector_states, len(transitions)),
+                   replace=False)]
+    return {"actor": load_actor(actor_file, env=cell.env), "prior": prior, "states": states,
             "goal": deployment_goal(transitions, prof.goal_percentile),
             "ref_min_score": meta["ref_min_score"], "ref_max_score": meta["ref_max_score"],
             "dataset_id": dataset_id, "dataset_key": dataset_key(dataset),
@@ -179,6 +185,8 @@ def run_sub_cell(cell: SubCell, profile: Profile | str, *, mode: str = "determin
     rows = evaluate(functools.partial(gym.make, gym_id(cell.env)), inputs["actor"],
                     inputs["prior"], inputs["goal"], conds, seeds, mode=mode, workers=workers,
                     progress=progress)
+    kl = kl_to_actor(inputs["actor"], inputs["prior"], inputs["goal"], inputs["states"], conds)
+    rows.insert(rows.columns.get_loc("beta") + 1, "kl_to_actor", kl[rows["condition"]])
     span = inputs["ref_max_score"] - inputs["ref_min_score"]
     rows.insert(0, "study", cell.study)
     rows.insert(1, "env", cell.env)
@@ -196,6 +204,17 @@ def run_sub_cell(cell: SubCell, profile: Profile | str, *, mode: str = "determin
     tmp.replace(path)
     key_file.write_text(key + "\n")
     return pd.read_csv(path)
+
+
+@torch.no_grad()
+def kl_to_actor(actor, prior, goal, states, conds: list[Condition]) -> np.ndarray:
+    """Per condition, the mean over ``states`` of KL(composed || actor), in nats: how far
+    the rule moves the policy (the KL-budget selector's D(alpha) for PoE)."""
+    obs = torch.as_tensor(states, dtype=torch.float32)
+    a = actor(obs)
+    g = prior(obs, torch.as_tensor(goal, dtype=torch.float32).expand(len(obs), -1))
+    a, g = (compose.DiagGaussian(d.mean.double(), d.std.double()) for d in (a, g))
+    return np.array([float(compose.kl(c.apply(a, g), a).mean()) for c in conds])
 
 
 def _key(cell, prof, mode, inputs, conds, seeds) -> str:

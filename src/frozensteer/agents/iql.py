@@ -5,12 +5,14 @@ Polyak-averaged targets, a state-value function fitted by expectile regression o
 critics, and a Gaussian actor (``GaussianPolicy``) fitted by advantage-weighted regression.
 Rewards are scaled by ``1000 / (max episode return - min episode return)`` of the dataset;
 all networks see observations normalised with the dataset's statistics (PROTOCOL.md 8).
+Training can be interrupted and resumed (``state``).
 """
 
 from __future__ import annotations
 
 import copy
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -53,9 +55,16 @@ def reward_scale(data: Transitions) -> float:
     return 1000.0 / spread if spread > 0 else 1.0
 
 
-def train_iql(data: Transitions, config: IQLConfig, *, progress: bool | str = False
+def train_iql(data: Transitions, config: IQLConfig, *, progress: bool | str = False,
+              state: Path | None = None, state_key: str = "", save_every: int = 10_000
               ) -> tuple[GaussianPolicy, list[dict]]:
-    """The IQL actor trained on ``data``, and a loss curve (about a hundred rows)."""
+    """The IQL actor trained on ``data``, and a loss curve (about a hundred rows).
+
+    With ``state``, the whole training state (networks, targets, optimisers, sampler) is
+    saved there every ``save_every`` steps, and a run finding a state saved under the same
+    ``state_key`` resumes from it: an interrupted run (or session) loses at most
+    ``save_every`` steps.
+    """
     if config.steps < 0:
         raise ValueError(f"steps must be >= 0, got {config.steps}")
     torch.manual_seed(config.seed)
@@ -84,9 +93,18 @@ def train_iql(data: Transitions, config: IQLConfig, *, progress: bool | str = Fa
     generator = torch.Generator().manual_seed(config.seed)
 
     log_every = max(1, config.steps // 100)
-    curve, sums = [], np.zeros(3)
-    for step in tqdm(range(1, config.steps + 1), desc=progress or "IQL",
-                     disable=not progress, leave=False):
+    curve, sums, start = [], np.zeros(3), 0
+    modules = {"actor": actor, "q1": q1, "q2": q2, "q1_target": q1_target,
+               "q2_target": q2_target, "value": value, "q_opt": q_opt, "v_opt": v_opt,
+               "actor_opt": actor_opt, "actor_schedule": actor_schedule}
+    saved = _load_state(state, state_key)
+    if saved is not None:
+        for name, module in modules.items():
+            module.load_state_dict(saved[name])
+        generator.set_state(saved["generator"])
+        curve, sums, start = saved["curve"], np.array(saved["sums"]), saved["step"]
+    for step in tqdm(range(start + 1, config.steps + 1), desc=progress or "IQL",
+                     initial=start, total=config.steps, disable=not progress, leave=False):
         batch = torch.randint(len(obs), (config.batch_size,), generator=generator)
         s, a, r = norm(obs[batch]), actions[batch], rewards[batch]
         s_next, live = norm(next_obs[batch]), not_done[batch]
@@ -128,4 +146,26 @@ def train_iql(data: Transitions, config: IQLConfig, *, progress: bool | str = Fa
             v, q, pi = (float(x) for x in sums / log_every)
             curve.append({"step": step, "value_loss": v, "q_loss": q, "actor_loss": pi})
             sums[:] = 0
+        if state is not None and step % save_every == 0 and step < config.steps:
+            _save_state(state, {"key": state_key, "step": step, "curve": curve,
+                                "sums": sums.tolist(), "generator": generator.get_state(),
+                                **{name: m.state_dict() for name, m in modules.items()}})
     return actor, curve
+
+
+def _save_state(path: Path, payload: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+
+
+def _load_state(path: Path | None, key: str) -> dict | None:
+    """A saved training state for ``key``; None if there is none, or one for other inputs."""
+    if path is None or not path.exists():
+        return None
+    try:
+        payload = torch.load(path, weights_only=True)
+    except Exception:  # noqa: BLE001 - a torn file: start afresh
+        return None
+    return payload if payload.get("key") == key else None

@@ -3,9 +3,9 @@
 Locomotion goal (PROTOCOL.md section 9): ``g_t`` is the mean reward over the rest of the
 episode from step ``t``; the network normalises it with the dataset's mean and std of that
 quantity. At deployment the goal is held at a high percentile of the episodes' initial goals
-``g_0``: "do better than most of the data".  AntMaze goal: the (x, y) position reached at a
-uniformly drawn later step of the same episode (``later_position``); at deployment, the
-maze's goal.
+``g_0``: "do better than most of the data".  AntMaze goal: the (x, y) position reached a
+geometrically distributed number of steps later in the same episode (``later_position``);
+at deployment, the maze's goal.
 
 - clean: behaviour cloning given the goal, for the profile's BC budget;
 - degraded: the same recipe on a seeded random fraction of the episodes for a fraction of
@@ -37,22 +37,25 @@ def mean_future_reward(transitions: Transitions) -> np.ndarray:
     return goals[:, None]
 
 
-def later_position(transitions: Transitions, positions: np.ndarray, seed: int = 0
-                   ) -> np.ndarray:
-    """For each step ``t``, ``positions[t']`` at a uniform ``t'`` in ``[t, end)`` of its episode.
+def later_position(transitions: Transitions, positions: np.ndarray, seed: int = 0,
+                   p: float = 0.01) -> np.ndarray:
+    """For each step ``t``, the (x, y) position reached ``k`` steps later in its episode.
 
-    ``positions`` holds the (x, y) position reached after each transition (the next
-    observation's), so the goal of step ``t`` is a place the episode actually got to later.
+    ``positions[t]`` is the position reached by transition ``t`` (its next observation's);
+    the offset ``k >= 1`` is geometric with success probability ``p`` (mean ``1 / p``) and
+    stops at the episode's last transition (PROTOCOL.md section 9).
     """
     positions = np.asarray(positions)
     if positions.shape != (len(transitions), 2):
         raise ValueError(f"positions must have shape ({len(transitions)}, 2), one (x, y) per "
                          f"transition, got {positions.shape}")
+    if not 0 < p <= 1:
+        raise ValueError(f"p must be in (0, 1], got {p}")
     starts = transitions.episode_starts
-    ends = np.repeat(np.r_[starts[1:], len(transitions)], np.diff(np.r_[starts, len(transitions)]))
-    steps = np.arange(len(transitions))
-    draw = np.random.default_rng(seed).random(len(transitions))
-    later = steps + np.floor(draw * (ends - steps)).astype(int)
+    lengths = np.diff(np.r_[starts, len(transitions)])
+    last = np.repeat(starts + lengths - 1, lengths)
+    offset = np.random.default_rng(seed).geometric(p, size=len(transitions))
+    later = np.minimum(np.arange(len(transitions)) + offset - 1, last)
     return positions[later].astype(np.float32)
 
 

@@ -45,6 +45,14 @@ def policy_path(kind: str, env: str, level: str, profile: Profile | str,
     return paths.artifacts() / "policies" / get_profile(profile).name / kind / f"{name}.pt"
 
 
+def unfinished_path(kind: str, env: str, level: str, profile: Profile | str,
+                    quality: str | None = None) -> Path:
+    """The resumable training state of a policy still being trained (small: networks and
+    optimisers, no data; committed at the paper profile so a later session can go on)."""
+    path = policy_path(kind, env, level, profile, quality)
+    return path.parents[1] / "unfinished" / f"{kind}-{path.name}"
+
+
 def dataset_hash(dataset) -> str:
     """sha256 of a Minari dataset's data files (not its metadata): new data, new hash."""
     digest = hashlib.sha256()
@@ -76,8 +84,10 @@ def train_actor(env: str, level: str, profile: Profile | str, *,
     dataset_id = datasets.local_id(env, level)
     dataset = datasets.load_dataset(dataset_id, prof)
     config = IQLConfig(steps=prof.iql_steps, batch_size=prof.batch_size)
+    state = unfinished_path("actor", env, level, prof)
     return _cached("actor", env, level, prof, None, dataset_id, dataset, config.as_dict(),
-                   lambda data: train_iql(data, config, progress=progress and f"IQL {env}"))
+                   lambda data, key: train_iql(data, config, progress=progress and f"IQL {env}",
+                                               state=state, state_key=key))
 
 
 def train_prior(env: str, level: str, quality: str, profile: Profile | str, *,
@@ -93,7 +103,7 @@ def train_prior(env: str, level: str, quality: str, profile: Profile | str, *,
         "degraded_episode_fraction": prof.degraded_episode_fraction,
         "degraded_step_fraction": prof.degraded_step_fraction}
     return _cached("prior", env, level, prof, quality, dataset_id, dataset, config,
-                   lambda data: fit_prior(data, quality, prof, seed=seed,
+                   lambda data, _key: fit_prior(data, quality, prof, seed=seed,
                                           progress=progress and f"prior {env} {quality}"))
 
 
@@ -108,11 +118,13 @@ def _cached(kind, env, level, prof, quality, dataset_id, dataset, config, fit) -
         except ValueError:
             pass  # a broken file is replaced below
     start = time.perf_counter()
-    policy, curve = fit(from_minari(dataset))
-    return save_policy(path, policy, kind=kind, env=env, dataset_id=dataset_id,
-                       dataset_key=data_key, dataset_hash=dataset_hash(dataset),
-                       config=config, curve=curve,
-                       wall_s=round(time.perf_counter() - start, 1))
+    policy, curve = fit(from_minari(dataset), key)
+    saved = save_policy(path, policy, kind=kind, env=env, dataset_id=dataset_id,
+                        dataset_key=data_key, dataset_hash=dataset_hash(dataset),
+                        config=config, curve=curve,
+                        wall_s=round(time.perf_counter() - start, 1))
+    unfinished_path(kind, env, level, prof, quality).unlink(missing_ok=True)
+    return saved
 
 
 def evaluate_actor(path: Path, env: str, profile: Profile | str,
@@ -166,6 +178,8 @@ def write_manifest(profile: Profile | str) -> Path:
     root = paths.artifacts() / "policies" / prof.name
     policies = {}
     for path in sorted(root.glob("*/*.pt")):
+        if path.parent.name == "unfinished":
+            continue
         ck = read_checkpoint(path)
         _, level = datasets.parse_local_id(ck["dataset_id"])
         command = (f"frozensteer train {ck['kind']} --env {ck['env']} --dataset {level} "

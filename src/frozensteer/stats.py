@@ -1,0 +1,133 @@
+"""Statistics of the results tables (PROTOCOL.md sections 6 and 7), all with fixed seeds.
+
+- ``bootstrap_ci``: percentile bootstrap CI of a mean;
+- ``classify``: every composed condition of every sub-cell against frozen, paired by episode:
+  HELP if the 95% CI of the mean score difference lies above 0, HURT if below, else FROZEN,
+  with the Welch t-test p-value beside it;
+- ``select_alpha`` / ``selector``: the KL-budget selector (largest alpha whose mean
+  KL(PoE(alpha) || actor) over dataset states is within epsilon), its oracle in hindsight,
+  near-oracle and regret;
+- ``iqm``: interquartile mean over sub-cells with stratified-bootstrap CIs (rliable).
+
+Every function reads the tidy per-episode table that ``frozensteer.experiments`` writes.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from rliable import library as rly
+from rliable import metrics
+from scipy import stats as scipy_stats
+
+CELL = ["study", "env", "dataset", "prior_quality"]
+LABELS = ("HELP", "FROZEN", "HURT")
+
+
+def bootstrap_ci(values: np.ndarray, resamples: int, seed: int, level: float = 0.95
+                 ) -> tuple[float, float]:
+    """Percentile bootstrap CI of the mean of ``values``."""
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 1 or len(values) == 0:
+        raise ValueError(f"values must be a non-empty 1-d array, got shape {values.shape}")
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(len(values), size=(resamples, len(values)))].mean(axis=1)
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def label(low: float, high: float) -> str:
+    """HELP if a CI of (composed - frozen) lies above 0, HURT if below, FROZEN otherwise."""
+    return "HELP" if low > 0 else "HURT" if high < 0 else "FROZEN"
+
+
+def classify(rows: pd.DataFrame, resamples: int, seed: int) -> pd.DataFrame:
+    """One row per (sub-cell, composed condition): paired score difference to frozen."""
+    out = []
+    for cell, group in rows.groupby(CELL, sort=False):
+        frozen = group[group["rule"] == "frozen"].set_index("episode")["score"]
+        for condition, cond in group[group["rule"] != "frozen"].groupby("condition"):
+            scores = cond.set_index("episode")["score"].loc[frozen.index]
+            diff = (scores - frozen).to_numpy()
+            low, high = bootstrap_ci(diff, resamples, seed)
+            welch = scipy_stats.ttest_ind(scores, frozen, equal_var=False).pvalue
+            first = cond.iloc[0]
+            out.append({**dict(zip(CELL, cell)), "condition": condition, "rule": first["rule"],
+                        "alpha": first["alpha"], "beta": first["beta"],
+                        "score": scores.mean(), "frozen_score": frozen.mean(),
+                        "diff": diff.mean(), "ci_low": low, "ci_high": high,
+                        "label": label(low, high),
+                        "welch_p": float(welch) if np.isfinite(welch) else 1.0})
+    return pd.DataFrame(out)
+
+
+def select_alpha(kl_by_alpha: dict[float, float], epsilon: float) -> float:
+    """The largest alpha whose KL to the actor is at most ``epsilon`` (0: stay frozen)."""
+    if not np.isfinite(epsilon) or epsilon < 0:
+        raise ValueError(f"epsilon must be a finite number >= 0, got {epsilon}")
+    within = [alpha for alpha, kl in kl_by_alpha.items() if kl <= epsilon]
+    return max(within, default=0.0)
+
+
+def selector(rows: pd.DataFrame, classes: pd.DataFrame, epsilon: float, resamples: int,
+             seed: int) -> pd.DataFrame:
+    """Per sub-cell: the selected alpha against the oracle, and PoE's class at the selection.
+
+    ``rows`` needs a ``kl_to_actor`` column (mean KL over the sampled dataset states);
+    ``classes`` is ``classify(rows, ...)``.  The oracle is the alpha in {0} + A with the best
+    mean score (alpha 0 is frozen); near-oracle means the selected alpha's mean lies inside
+    the oracle's bootstrap CI.
+    """
+    out = []
+    for cell, group in rows.groupby(CELL, sort=False):
+        poe = group[group["rule"] == "poe"]
+        kl = poe.groupby("alpha")["kl_to_actor"].first().to_dict()
+        chosen = select_alpha(kl, epsilon)
+        by_alpha = {0.0: group[group["rule"] == "frozen"]["score"].to_numpy()}
+        by_alpha |= {a: s["score"].to_numpy() for a, s in poe.groupby("alpha")}
+        means = {a: s.mean() for a, s in by_alpha.items()}
+        oracle = max(means, key=means.get)
+        low, high = bootstrap_ci(by_alpha[oracle], resamples, seed)
+        mine = classes.set_index(CELL + ["rule", "alpha"]).sort_index()
+        cls = "FROZEN" if chosen == 0 else mine.loc[(*cell, "poe", chosen), "label"]
+        out.append({**dict(zip(CELL, cell)), "epsilon": epsilon, "alpha_selected": chosen,
+                    "alpha_oracle": oracle, "score_selected": means[chosen],
+                    "score_oracle": means[oracle], "oracle_ci_low": low,
+                    "oracle_ci_high": high, "near_oracle": bool(low <= means[chosen] <= high),
+                    "regret": means[oracle] - means[chosen], "label": cls})
+    return pd.DataFrame(out)
+
+
+def split(labels: pd.Series) -> dict[str, int]:
+    """Counts of HELP / FROZEN / HURT."""
+    counts = labels.value_counts()
+    return {name: int(counts.get(name, 0)) for name in LABELS}
+
+
+def iqm(rows: pd.DataFrame, resamples: int, seed: int) -> pd.DataFrame:
+    """Interquartile mean of scores per condition over sub-cells, with stratified-bootstrap
+    95% CIs (rliable; episodes are runs, sub-cells are tasks)."""
+    conditions = rows.drop_duplicates("condition").set_index("condition")
+    matrices = {}
+    for condition, group in rows.groupby("condition"):
+        wide = group.pivot_table(index="episode", columns=CELL, values="score")
+        matrices[condition] = wide.to_numpy()
+    # rliable 1.2.0 draws its resampling indices from numpy's global generator (its
+    # random_state reaches only arch): seed that too, and put it back afterwards
+    saved = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        with warnings.catch_warnings():  # arch's notice about rliable's use of random_state
+            warnings.filterwarnings("ignore", "random_state is deprecated", FutureWarning)
+            points, intervals = rly.get_interval_estimates(
+                matrices, lambda scores: np.array([metrics.aggregate_iqm(scores)]),
+                reps=resamples, random_state=np.random.RandomState(seed))
+    finally:
+        np.random.set_state(saved)
+    return pd.DataFrame([{"condition": c, "rule": conditions.loc[c, "rule"],
+                          "alpha": conditions.loc[c, "alpha"], "iqm": float(points[c][0]),
+                          "ci_low": float(intervals[c][0, 0]),
+                          "ci_high": float(intervals[c][1, 0])} for c in matrices])

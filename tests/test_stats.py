@@ -1,0 +1,69 @@
+"""Statistics: bootstrap CIs, HELP/FROZEN/HURT, the KL-budget selector, IQM."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from frozensteer import stats
+
+
+def table(shifts, kl=None, episodes=25, seed=0):
+    """A one-sub-cell results table: frozen plus PoE at each alpha with a score shift."""
+    rng = np.random.default_rng(seed)
+    base = rng.normal(50, 5, episodes)
+    rows = []
+    conds = [("frozen", np.nan, 0.0)] + [("poe", a, s) for a, s in shifts.items()]
+    for c, (rule, alpha, shift) in enumerate(conds):
+        for e in range(episodes):
+            rows.append({"study": "main", "env": "hopper", "dataset": "medium",
+                         "prior_quality": "clean", "condition": c, "rule": rule,
+                         "alpha": alpha, "beta": np.nan, "episode": e,
+                         "kl_to_actor": 0.0 if rule == "frozen" else kl[alpha],
+                         "score": base[e] + shift + rng.normal(0, 0.5)})
+    return pd.DataFrame(rows)
+
+
+def test_bootstrap_ci_is_seeded_and_covers_the_mean():
+    values = np.random.default_rng(1).normal(3.0, 1.0, 200)
+    low, high = stats.bootstrap_ci(values, 2000, seed=0)
+    assert (low, high) == stats.bootstrap_ci(values, 2000, seed=0)
+    assert low < values.mean() < high and high - low < 0.5
+    with pytest.raises(ValueError, match="non-empty 1-d"):
+        stats.bootstrap_ci(np.array([]), 100, 0)
+
+
+def test_classification_is_paired_by_episode():
+    rows = table({0.1: 0.0, 0.5: 2.0, 0.9: -2.0}, kl={0.1: 0.1, 0.5: 0.5, 0.9: 2.0})
+    classes = stats.classify(rows, 2000, seed=0)
+    assert classes.set_index("alpha")["label"].to_dict() == {0.1: "FROZEN", 0.5: "HELP",
+                                                             0.9: "HURT"}
+    # a shift of 2 is small against the spread of 5 between episodes: only pairing finds it,
+    # and the unpaired Welch test does not
+    assert classes.set_index("alpha").loc[0.5, "welch_p"] > 0.05
+    assert stats.split(classes["label"]) == {"HELP": 1, "FROZEN": 1, "HURT": 1}
+
+
+def test_selector_picks_the_largest_alpha_within_budget():
+    kl = {0.1: 0.05, 0.3: 0.4, 0.5: 0.9, 0.7: 1.5, 0.9: 4.0}
+    assert stats.select_alpha(kl, 1.0) == 0.5
+    assert stats.select_alpha(kl, 0.01) == 0.0  # nothing fits: frozen
+    assert stats.select_alpha(kl, 10.0) == 0.9
+    with pytest.raises(ValueError, match="epsilon must be"):
+        stats.select_alpha(kl, -1.0)
+    rows = table({0.1: 0.5, 0.3: 1.0, 0.5: 3.0, 0.7: 3.2, 0.9: -5.0}, kl=kl)
+    classes = stats.classify(rows, 1000, seed=0)
+    picked = stats.selector(rows, classes, 1.0, 1000, seed=0).iloc[0]
+    assert picked["alpha_selected"] == 0.5 and picked["alpha_oracle"] == 0.7
+    assert picked["near_oracle"] and picked["label"] == "HELP"
+    assert picked["regret"] == pytest.approx(picked["score_oracle"] - picked["score_selected"])
+    frozen = stats.selector(rows, classes, 0.01, 1000, seed=0).iloc[0]
+    assert frozen["alpha_selected"] == 0.0 and frozen["label"] == "FROZEN"
+
+
+def test_iqm_over_sub_cells_with_seeded_cis():
+    rows = pd.concat([table({0.5: 1.0}, kl={0.5: 0.1}, seed=s).assign(env=env)
+                      for s, env in enumerate(["hopper", "walker2d", "halfcheetah", "ant"])])
+    a, b = stats.iqm(rows, 500, seed=0), stats.iqm(rows, 500, seed=0)
+    pd.testing.assert_frame_equal(a, b)
+    assert list(a["rule"]) == ["frozen", "poe"]
+    assert (a["ci_low"] <= a["iqm"]).all() and (a["iqm"] <= a["ci_high"]).all()
