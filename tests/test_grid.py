@@ -51,11 +51,16 @@ def test_statistics_run_on_the_study_table(trained):
     assert (picked["regret"] >= 0).all()
 
 
-def test_a_killed_run_resumes_to_the_same_table(trained, env_of, monkeypatch, tmp_path):
+def fresh_results(monkeypatch, tmp_path):
+    """Point FROZENSTEER_HOME at an empty folder that sees the trained policies."""
     policies = training.policy_path("actor", "hopper", "medium", PROFILE).parents[2]
-    monkeypatch.setenv("FROZENSTEER_HOME", str(tmp_path))  # fresh results, same policies
+    monkeypatch.setenv("FROZENSTEER_HOME", str(tmp_path))
     (tmp_path / "artifacts").mkdir()
     (tmp_path / "artifacts" / "policies").symlink_to(policies)
+
+
+def test_a_killed_run_resumes_to_the_same_table(trained, env_of, monkeypatch, tmp_path):
+    fresh_results(monkeypatch, tmp_path)
     real, calls = evaluate.evaluate, []
 
     def killed_on_second_sub_cell(*args, **kwargs):
@@ -75,3 +80,32 @@ def test_a_killed_run_resumes_to_the_same_table(trained, env_of, monkeypatch, tm
     assert not list(tmp_path.rglob("*.tmp-*"))
     experiments.run_study("main", PROFILE, workers=1, progress=False)
     assert len(calls) == 2  # everything cached now
+
+
+def test_ray_executor_gives_the_same_table(trained, env_of, monkeypatch, tmp_path):
+    fresh_results(monkeypatch, tmp_path)
+    table = experiments.run_study("main", PROFILE, executor="ray", progress=False)
+    pd.testing.assert_frame_equal(table, trained)
+    with pytest.raises(ValueError, match="executor must be one of"):
+        experiments.run_study("main", PROFILE, executor="slurm", progress=False)
+
+
+def test_cli_run_records_the_table_and_summarises(trained, env_of, monkeypatch, tmp_path,
+                                                  capsys):
+    from frozensteer import cli, profiles
+
+    fresh_results(monkeypatch, tmp_path)
+    monkeypatch.setitem(profiles.PROFILES, "smoke", PROFILE)
+    assert cli.main(["run", "--study", "main", "--profile", "smoke", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "PoE at the KL-budget alpha" in out and "hopper medium clean" in out
+    table = pd.read_csv(experiments.study_path("main", "smoke"))
+    pd.testing.assert_frame_equal(table, trained)
+    manifest = experiments.study_path("main", "smoke").with_suffix(".manifest.json")
+    assert "frozensteer run --study main" in manifest.read_text()
+    # a missing policy is named, with the command that trains it
+    (tmp_path / "artifacts" / "policies").unlink()
+    for path in (tmp_path / "results").rglob("*.key"):
+        path.unlink()
+    assert cli.main(["run", "--study", "main", "--profile", "smoke"]) == 2
+    assert "frozensteer train actor|prior --env hopper" in capsys.readouterr().err

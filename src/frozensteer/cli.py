@@ -12,6 +12,7 @@ from frozensteer.profiles import PROFILES
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else list(argv)
     import torch
 
     torch.set_num_threads(args.threads)  # small networks: one thread per process is fastest
@@ -60,6 +61,18 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument("--quality", default="clean", choices=["clean", "degraded"])
         cmd.set_defaults(handler=_train_policy, kind=kind)
 
+    run = commands.add_parser("run", parents=[common],
+                              help="run a study's grid (cached sub-cells are reused)")
+    run.add_argument("--study", required=True, choices=["main", "harder"])
+    run.add_argument("--profile", default="paper", choices=sorted(PROFILES))
+    run.add_argument("--mode", default="deterministic", choices=["deterministic", "stochastic"])
+    run.add_argument("--executor", default="local", choices=["local", "ray"])
+    run.add_argument("--address", default=None,
+                     help="Ray cluster address (default: start a local Ray instance)")
+    run.add_argument("--workers", type=int, default=2,
+                     help="processes per sub-cell with the local executor (default 2)")
+    run.set_defaults(handler=_run_study)
+
     listing = data_cmds.add_parser("list", parents=[common],
                                    help="list the local datasets of a profile")
     listing.add_argument("--profile", default="paper", choices=sorted(PROFILES))
@@ -92,6 +105,17 @@ def _train_policy(args) -> None:
         path = training.train_prior(args.env, args.dataset, args.quality, args.profile)
         print(f"prior ({args.quality}) {path}")
     print(f"manifest: {training.write_manifest(args.profile)}")
+
+
+def _run_study(args) -> None:
+    from frozensteer import experiments
+
+    table, path = experiments.run_and_record(
+        args.study, args.profile, mode=args.mode, executor=args.executor,
+        address=args.address, workers=args.workers,
+        command="frozensteer " + " ".join(args.argv))
+    print(f"{len(table):,} episodes in {path}")
+    print(experiments.summary(table, args.profile))
 
 
 def _data_build(args) -> None:

@@ -11,6 +11,7 @@ import functools
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,83 +128,83 @@ def sub_cell_path(cell: SubCell, profile: Profile | str, mode: str = "determinis
             / f"{cell.env}-{cell.dataset}-{cell.prior_quality}{suffix}.csv")
 
 
-def prepare(cell: SubCell, profile: Profile | str) -> dict:
-    """Everything a sub-cell's episodes need, loaded: policies, goal, references, hashes."""
-    from frozensteer.agents import freeze, load_actor, load_prior
-    from frozensteer.agents.prior import deployment_goal, train_prior
-    from frozensteer.agents.training import dataset_key, policy_path
-    from frozensteer.data import datasets
-    from frozensteer.data.transitions import from_minari
+def _policy_files(cell: SubCell, prof: Profile) -> tuple[Path, Path | None]:
+    from frozensteer.agents.training import policy_path
 
-    prof = get_profile(profile)
-    actor_file = policy_path("actor", cell.env, cell.dataset, prof)
-    missing = [p for p in [actor_file] if not p.exists()]
-    prior_file = None
-    if cell.prior_quality != "random":
-        prior_file = policy_path("prior", cell.env, cell.dataset, prof, cell.prior_quality)
-        missing += [p for p in [prior_file] if not p.exists()]
+    actor = policy_path("actor", cell.env, cell.dataset, prof)
+    prior = (None if cell.prior_quality == "random" else
+             policy_path("prior", cell.env, cell.dataset, prof, cell.prior_quality))
+    missing = [str(p) for p in (actor, prior) if p is not None and not p.exists()]
     if missing:
         raise FileNotFoundError(
-            f"sub-cell {cell} needs {', '.join(map(str, missing))}: train it with "
-            f"`frozensteer train actor|prior --env {cell.env} --dataset {cell.dataset} "
-            f"--profile {prof.name}`")
-    dataset_id = datasets.local_id(cell.env, cell.dataset)
-    dataset = datasets.load_dataset(dataset_id, prof)
-    transitions = from_minari(dataset)
-    if prior_file is None:
-        prior, _ = train_prior(transitions, "random", prof, seed=RANDOM_PRIOR_SEED)
-        prior, prior_id = freeze(prior), f"random-init-seed-{RANDOM_PRIOR_SEED}"
-    else:
-        prior, prior_id = load_prior(prior_file, env=cell.env), provenance.sha256(prior_file)
-    meta = dataset.storage.metadata
-    rng = np.random.default_rng(prof.selector_seed)
-    states = transitions.observations[
-        rng.choice(len(transitions), size=min(prof.selector_states, len(transitions)),
-                   replace=False)]
-    return {"actor": load_actor(actor_file, env=cell.env), "prior": prior, "states": states,
-            "goal": deployment_goal(transitions, prof.goal_percentile),
-            "ref_min_score": meta["ref_min_score"], "ref_max_score": meta["ref_max_score"],
-            "dataset_id": dataset_id, "dataset_key": dataset_key(dataset),
-            "actor_sha256": provenance.sha256(actor_file), "prior_id": prior_id}
+            f"sub-cell {cell} needs {', '.join(missing)}: train it with `frozensteer train "
+            f"actor|prior --env {cell.env} --dataset {cell.dataset} --profile {prof.name}`")
+    return actor, prior
 
 
-def run_sub_cell(cell: SubCell, profile: Profile | str, *, mode: str = "deterministic",
-                 workers: int = 1, progress: bool | str = False) -> pd.DataFrame:
-    """The rows of one sub-cell: read from its cache, or run and cached atomically."""
+def sub_cell_key(cell: SubCell, profile: Profile | str, mode: str = "deterministic") -> str:
+    """Hash of everything a sub-cell's rows depend on (cheap: no data is read)."""
+    from frozensteer.agents.training import dataset_key
+    from frozensteer.data import datasets
+
+    prof = get_profile(profile)
+    actor, prior = _policy_files(cell, prof)
+    dataset = datasets.load_dataset(datasets.local_id(cell.env, cell.dataset), prof)
+    blob = json.dumps([cell.study, cell.env, cell.dataset, cell.prior_quality, mode,
+                       [c.label for c in conditions(prof)], episode_seeds(cell.study, prof),
+                       prof.goal_percentile, prof.selector_states, prof.selector_seed,
+                       dataset_key(dataset), provenance.sha256(actor),
+                       _prior_id(prior), __version__])
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _prior_id(prior: Path | None) -> str:
+    return f"random-init-seed-{RANDOM_PRIOR_SEED}" if prior is None else provenance.sha256(prior)
+
+
+def compute_sub_cell(cell: SubCell, profile: Profile | str, mode: str = "deterministic",
+                     workers: int = 1, progress: bool | str = False) -> pd.DataFrame:
+    """Run every condition and episode of a sub-cell; one tidy row per episode (no cache)."""
+    from frozensteer.agents import freeze, load_actor, load_prior
+    from frozensteer.agents.prior import deployment_goal, train_prior
+    from frozensteer.agents.training import dataset_key
+    from frozensteer.data import datasets
     from frozensteer.data.envs import gym_id
+    from frozensteer.data.transitions import from_minari
     from frozensteer.evaluate import evaluate
 
     prof = get_profile(profile)
-    inputs = prepare(cell, prof)
-    seeds = episode_seeds(cell.study, prof)
+    actor_file, prior_file = _policy_files(cell, prof)
+    dataset_id = datasets.local_id(cell.env, cell.dataset)
+    dataset = datasets.load_dataset(dataset_id, prof)
+    transitions = from_minari(dataset)
+    actor = load_actor(actor_file, env=cell.env)
+    if prior_file is None:
+        prior = freeze(train_prior(transitions, "random", prof, seed=RANDOM_PRIOR_SEED)[0])
+    else:
+        prior = load_prior(prior_file, env=cell.env)
+    goal = deployment_goal(transitions, prof.goal_percentile)
+    states = transitions.observations[np.random.default_rng(prof.selector_seed).choice(
+        len(transitions), size=min(prof.selector_states, len(transitions)), replace=False)]
     conds = conditions(prof)
-    key = _key(cell, prof, mode, inputs, conds, seeds)
-    path = sub_cell_path(cell, prof, mode)
-    key_file = path.with_suffix(".key")
-    if path.exists() and key_file.exists() and key_file.read_text().strip() == key:
-        return pd.read_csv(path)
-    rows = evaluate(functools.partial(gym.make, gym_id(cell.env)), inputs["actor"],
-                    inputs["prior"], inputs["goal"], conds, seeds, mode=mode, workers=workers,
+
+    rows = evaluate(functools.partial(gym.make, gym_id(cell.env)), actor, prior, goal, conds,
+                    episode_seeds(cell.study, prof), mode=mode, workers=workers,
                     progress=progress)
-    kl = kl_to_actor(inputs["actor"], inputs["prior"], inputs["goal"], inputs["states"], conds)
+    kl = kl_to_actor(actor, prior, goal, states, conds)
     rows.insert(rows.columns.get_loc("beta") + 1, "kl_to_actor", kl[rows["condition"]])
-    span = inputs["ref_max_score"] - inputs["ref_min_score"]
-    rows.insert(0, "study", cell.study)
-    rows.insert(1, "env", cell.env)
-    rows.insert(2, "dataset", cell.dataset)
-    rows.insert(3, "prior_quality", cell.prior_quality)
+    for i, (name, value) in enumerate(zip(("study", "env", "dataset", "prior_quality"),
+                                          (cell.study, cell.env, cell.dataset,
+                                           cell.prior_quality))):
+        rows.insert(i, name, value)
+    meta = dataset.storage.metadata
+    span = meta["ref_max_score"] - meta["ref_min_score"]
     rows.insert(rows.columns.get_loc("return") + 1, "score",
-                100 * (rows["return"] - inputs["ref_min_score"]) / span)
-    rows = rows.assign(mode=mode, profile=prof.name, code_version=__version__,
-                       dataset_id=inputs["dataset_id"], dataset_key=inputs["dataset_key"],
-                       actor_sha256=inputs["actor_sha256"], prior_id=inputs["prior_id"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    rows.to_csv(tmp, index=False)
-    key_file.unlink(missing_ok=True)  # a crash between the two writes leaves no stale key
-    tmp.replace(path)
-    key_file.write_text(key + "\n")
-    return pd.read_csv(path)
+                100 * (rows["return"] - meta["ref_min_score"]) / span)
+    return rows.assign(mode=mode, profile=prof.name, code_version=__version__,
+                       dataset_id=dataset_id, dataset_key=dataset_key(dataset),
+                       actor_sha256=provenance.sha256(actor_file),
+                       prior_id=_prior_id(prior_file))
 
 
 @torch.no_grad()
@@ -217,22 +218,144 @@ def kl_to_actor(actor, prior, goal, states, conds: list[Condition]) -> np.ndarra
     return np.array([float(compose.kl(c.apply(a, g), a).mean()) for c in conds])
 
 
-def _key(cell, prof, mode, inputs, conds, seeds) -> str:
-    blob = json.dumps([cell.study, cell.env, cell.dataset, cell.prior_quality, mode,
-                       [c.label for c in conds], seeds, inputs["dataset_key"],
-                       inputs["actor_sha256"], inputs["prior_id"],
-                       [float(g) for g in inputs["goal"]], __version__])
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+def cached_rows(cell: SubCell, profile: Profile | str, mode: str, key: str
+                ) -> pd.DataFrame | None:
+    path = sub_cell_path(cell, profile, mode)
+    key_file = path.with_suffix(".key")
+    if path.exists() and key_file.exists() and key_file.read_text().strip() == key:
+        return pd.read_csv(path)
+    return None
+
+
+def store_rows(cell: SubCell, profile: Profile | str, mode: str, key: str,
+               rows: pd.DataFrame) -> pd.DataFrame:
+    """Write a sub-cell's rows and key atomically; return them as read back."""
+    path = sub_cell_path(cell, profile, mode)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key_file = path.with_suffix(".key")
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    rows.to_csv(tmp, index=False)
+    key_file.unlink(missing_ok=True)  # a crash between the two writes leaves no stale key
+    tmp.replace(path)
+    key_file.write_text(key + "\n")
+    return pd.read_csv(path)
+
+
+def run_sub_cell(cell: SubCell, profile: Profile | str, *, mode: str = "deterministic",
+                 workers: int = 1, progress: bool | str = False) -> pd.DataFrame:
+    """The rows of one sub-cell: read from its cache, or run and cached atomically."""
+    key = sub_cell_key(cell, profile, mode)
+    cached = cached_rows(cell, profile, mode, key)
+    if cached is not None:
+        return cached
+    return store_rows(cell, profile, mode, key,
+                      compute_sub_cell(cell, profile, mode, workers, progress))
+
+
+EXECUTORS = ("local", "ray")
 
 
 def run_study(study: str, profile: Profile | str, *, mode: str = "deterministic",
-              workers: int = 2, progress: bool = True) -> pd.DataFrame:
-    """Every sub-cell of ``study`` (cached ones read back), as one tidy table."""
+              executor: str = "local", address: str | None = None, workers: int = 2,
+              progress: bool = True) -> pd.DataFrame:
+    """Every sub-cell of ``study`` as one tidy table, in grid order.
+
+    Cached sub-cells are read back; the others run on ``executor``: ``local`` (one sub-cell
+    at a time, its conditions split over ``workers`` processes) or ``ray`` (one Ray task
+    per sub-cell on the cluster at ``address``, or a local Ray instance if None; every node
+    needs this checkout, its artifacts and datasets at the same paths).  Each finished
+    sub-cell is stored at once, so an interrupted run resumes where it stopped.
+    """
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {list(EXECUTORS)}, got {executor!r}")
     prof = get_profile(profile)
     cells = sub_cells(study, prof)
-    tables = []
-    for cell in tqdm(cells, desc=f"{study} study", unit="sub-cell", disable=not progress):
-        tables.append(run_sub_cell(cell, prof, mode=mode, workers=workers,
-                                   progress=progress and f"{cell.env} {cell.dataset} "
-                                                         f"{cell.prior_quality}"))
+    keys = [sub_cell_key(cell, prof, mode) for cell in cells]
+    tables = [cached_rows(cell, prof, mode, key) for cell, key in zip(cells, keys)]
+    todo = [i for i, table in enumerate(tables) if table is None]
+    bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc=f"{study} study",
+               unit="sub-cell", disable=not progress)
+    if executor == "local":
+        for i in todo:
+            rows = compute_sub_cell(cells[i], prof, mode, workers,
+                                    progress and f"{cells[i].env} {cells[i].dataset} "
+                                                 f"{cells[i].prior_quality}")
+            tables[i] = store_rows(cells[i], prof, mode, keys[i], rows)
+            bar.update()
+    elif todo:
+        for i, rows in _ray_map(todo, cells, prof, mode, address):
+            tables[i] = store_rows(cells[i], prof, mode, keys[i], rows)
+            bar.update()
+    bar.close()
     return pd.concat(tables, ignore_index=True)
+
+
+def _ray_map(todo: list[int], cells: list[SubCell], prof: Profile, mode: str,
+             address: str | None):
+    """Yield (index, rows) as Ray finishes each sub-cell."""
+    import ray
+
+    passed = ("FROZENSTEER_HOME", "FROZENSTEER_CACHE", "MINARI_DATASETS_PATH")
+    env_vars = {name: os.environ[name] for name in passed if name in os.environ}
+    env_vars.setdefault("FROZENSTEER_HOME", str(paths.home()))
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=address, runtime_env={"env_vars": env_vars},
+                 include_dashboard=False, log_to_driver=False)
+    try:
+        task = ray.remote(num_cpus=1)(compute_sub_cell)
+        pending = {task.remote(cells[i], prof, mode): i for i in todo}
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            yield pending.pop(done[0]), ray.get(done[0])
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def study_path(study: str, profile: Profile | str, mode: str = "deterministic") -> Path:
+    suffix = "" if mode == "deterministic" else f"-{mode}"
+    return paths.results() / get_profile(profile).name / f"{study}{suffix}.csv"
+
+
+def run_and_record(study: str, profile: Profile | str, *, command: str, **options
+                   ) -> tuple[pd.DataFrame, Path]:
+    """``run_study``, then the study table and its manifest (command, profile, wall time,
+    code version and commit, checkpoint hashes) beside the per-sub-cell files."""
+    prof = get_profile(profile)
+    start = time.perf_counter()
+    table = run_study(study, prof, **options)
+    path = study_path(study, prof, options.get("mode", "deterministic"))
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    table.to_csv(tmp, index=False)
+    tmp.replace(path)
+    manifest = {
+        "study": study, "profile": prof.name, "command": command, "episodes": len(table),
+        "wall_s_this_call": round(time.perf_counter() - start, 1),
+        "code_version": __version__, "code_commit": provenance.git_commit(),
+        "table_sha256": provenance.sha256(path),
+        "actors": sorted(set(table["actor_sha256"])), "priors": sorted(set(table["prior_id"])),
+        "datasets": sorted(set(table["dataset_key"]))}
+    path.with_suffix(".manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return table, path
+
+
+def summary(table: pd.DataFrame, profile: Profile | str) -> str:
+    """HELP / FROZEN / HURT of PoE at the selected alpha, and the sub-cells' scores."""
+    from frozensteer import stats
+
+    prof = get_profile(profile)
+    classes = stats.classify(table, prof.bootstrap_resamples, prof.bootstrap_seed)
+    picked = stats.selector(table, classes, prof.kl_budget, prof.bootstrap_resamples,
+                            prof.bootstrap_seed)
+    counts = stats.split(picked["label"])
+    lines = [f"PoE at the KL-budget alpha (epsilon {prof.kl_budget:g} nat): "
+             + ", ".join(f"{k} {v}" for k, v in counts.items()),
+             f"{'sub-cell':<40} {'frozen':>8} {'alpha':>6} {'PoE':>8} {'class':>7}"]
+    for _, r in picked.iterrows():
+        frozen = classes[(classes["env"] == r["env"]) & (classes["dataset"] == r["dataset"])
+                         & (classes["prior_quality"] == r["prior_quality"])]["frozen_score"]
+        name = f"{r['env']} {r['dataset']} {r['prior_quality']}"
+        lines.append(f"{name:<40} {frozen.iloc[0]:>8.1f} {r['alpha_selected']:>6.1f} "
+                     f"{r['score_selected']:>8.1f} {r['label']:>7}")
+    return "\n".join(lines)
