@@ -51,3 +51,10 @@ def dataset_scores(ax: plt.Axes, env: str, table: pd.DataFrame | None) -> None:
     ax.boxplot(data, showfliers=False, widths=0.6)
     ax.set_xticks(range(1, len(levels) + 1), levels, rotation=30, ha="right")
     ax.set_ylabel("normalised score per episode\n(0 = random, 100 = expert)")
+
+
+def training_curve(ax: plt.Axes, curve: list[dict], key: str, label: str) -> None:
+    """One logged training loss against gradient steps."""
+    steps = np.array([r["step"] for r in curve]) / 1000
+    ax.plot(steps, [r[key] for r in curve], lw=1.2, label=label)
+    ax.set_xlabel("gradient steps (thousands)")
