@@ -161,9 +161,11 @@ def record_actor_score(env: str, level: str, profile: Profile | str,
            "dataset_score_mean": dataset["mean_score"],
            "corl_iql_d4rl": CORL_IQL.get((env, level), np.nan)}
     path = actor_scores_path(prof)
-    table = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=list(row))
-    table = table[~((table["env"] == env) & (table["level"] == level))]
-    table = pd.concat([table, pd.DataFrame([row])], ignore_index=True)
+    table = pd.DataFrame([row])
+    if path.exists():
+        old = pd.read_csv(path)
+        old = old[~((old["env"] == env) & (old["level"] == level))]
+        table = pd.concat([old, table], ignore_index=True) if len(old) else table
     table = table.sort_values(["env", "level"], ignore_index=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
