@@ -21,22 +21,11 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from collect_throughput import raw_steps_per_second  # the same raw loop, one definition
 from frozensteer.agents import GaussianPolicy, freeze
 from frozensteer.data.envs import gym_id
 from frozensteer.evaluate import evaluate
 from frozensteer.experiments import conditions
-
-
-def raw(env_name: str, steps: int) -> float:
-    env = gym.make(gym_id(env_name))
-    actions = np.random.default_rng(0).uniform(-1, 1, (steps, *env.action_space.shape))
-    env.reset(seed=0)
-    start = time.perf_counter()
-    for a in actions:
-        _, _, term, trunc, _ = env.step(a)
-        if term or trunc:
-            env.reset()
-    return steps / (time.perf_counter() - start)
 
 
 def naive(env_name: str, actor, prior, goal, steps: int) -> float:
@@ -78,7 +67,7 @@ def main() -> None:
     actor = freeze(GaussianPolicy(obs_dim, act_dim))
     prior = freeze(GaussianPolicy(obs_dim, act_dim, goal_dim=1))
     goal = np.array([1.0], dtype=np.float32)
-    a = raw(args.env, args.steps)
+    a = raw_steps_per_second(args.env, args.steps)
     b = naive(args.env, actor, prior, goal, args.steps)
     c = engine(args.env, actor, prior, goal, args.episodes, args.workers)
     print(f"{args.env}: (a) raw {a:,.0f}   (b) naive {b:,.0f}   (c) engine {c:,.0f} env-steps/s "
