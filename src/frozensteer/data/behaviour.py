@@ -79,7 +79,7 @@ def _train(env: str, prof: Profile, out: Path, state: Path, seed: int, progress:
             old.unlink()
     if model is None:
         model = SAC("MlpPolicy", gym.make(gym_id(env)), buffer_size=total, seed=seed,
-                    device="cpu", verbose=0)
+                    train_freq=prof.sac_train_freq[env], device="cpu", verbose=0)
     elif model.replay_buffer.buffer_size < total:
         raise ValueError(
             f"sac_steps for {env} is {total}, more than the {model.replay_buffer.buffer_size} "

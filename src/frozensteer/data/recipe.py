@@ -248,7 +248,8 @@ def write_manifest(env: str, prof: Profile, picks: dict) -> Path:
     files = sorted(p for p in out.rglob("*") if p.is_file() and p.name != "manifest.json")
     manifest = {
         "env": env, "gym_id": gym_id(env), "profile": prof.name, "seed": 0,
-        "sac_steps": prof.sac_steps[env], "eval_every": prof.sac_eval_every,
+        "sac_steps": prof.sac_steps[env], "sac_train_freq": prof.sac_train_freq[env],
+        "eval_every": prof.sac_eval_every,
         "eval_episodes": prof.sac_eval_episodes,
         "command": f"frozensteer data train-behaviour --env {env} --profile {prof.name} --seed 0",
         "rebuild_datasets": f"frozensteer data build --env {env} --profile {prof.name}",
