@@ -37,6 +37,10 @@ def test_study_table_is_tidy_and_complete(trained):
     np.testing.assert_array_equal(poe["return"].to_numpy(), kl["return"].to_numpy())
     # the selector's D(alpha): zero for frozen, growing with alpha for PoE
     assert (rows[rows.rule == "frozen"]["kl_to_actor"] == 0).all()
+    # the mean action moves alike under PoE(alpha) and KL-Reg(beta(alpha)), not at all frozen
+    assert (rows[rows.rule == "frozen"]["action_shift"] == 0).all()
+    np.testing.assert_allclose(poe["action_shift"].to_numpy(), kl["action_shift"].to_numpy(),
+                               rtol=1e-9)
     for _, cell in poe.groupby("prior_quality"):
         assert np.all(np.diff(cell.groupby("alpha")["kl_to_actor"].first().to_numpy()) > 0)
 
@@ -109,3 +113,22 @@ def test_cli_run_records_the_table_and_summarises(trained, env_of, monkeypatch, 
         path.unlink()
     assert cli.main(["run", "--study", "main", "--profile", "smoke"]) == 2
     assert "frozensteer train actor|prior --env hopper" in capsys.readouterr().err
+
+
+def test_part_of_a_study_runs_by_environment_and_is_read_back(trained, env_of, monkeypatch,
+                                                               tmp_path, capsys):
+    from frozensteer import cli, profiles
+
+    fresh_results(monkeypatch, tmp_path)
+    rows, missing = experiments.read_results("main", PROFILE)
+    assert len(rows) == 0 and len(missing) == 3
+    with pytest.raises(ValueError, match=r"envs \['ant'\] are not in the main study"):
+        experiments.run_study("main", PROFILE, envs=["ant"], progress=False)
+    monkeypatch.setitem(profiles.PROFILES, "smoke", PROFILE)
+    assert cli.main(["run", "--study", "main", "--profile", "smoke", "--workers", "1",
+                     "--env", "hopper"]) == 0
+    assert "sub-cells cached" in capsys.readouterr().out
+    assert not experiments.study_path("main", "smoke").exists()  # only a whole grid writes it
+    rows, missing = experiments.read_results("main", PROFILE)
+    assert missing == []
+    pd.testing.assert_frame_equal(rows, trained)

@@ -67,3 +67,13 @@ def test_iqm_over_sub_cells_with_seeded_cis():
     pd.testing.assert_frame_equal(a, b)
     assert list(a["rule"]) == ["frozen", "poe"]
     assert (a["ci_low"] <= a["iqm"]).all() and (a["iqm"] <= a["ci_high"]).all()
+
+
+def test_condition_scores_give_each_condition_its_mean_and_interval():
+    rows = table({0.1: 5.0, 0.5: -5.0}, kl={0.1: 0.1, 0.5: 0.5})
+    scores = stats.condition_scores(rows, 1000, seed=0)
+    assert list(scores["condition"]) == [0, 1, 2] and (scores["episodes"] == 25).all()
+    means = rows.groupby("condition")["score"].mean().to_numpy()
+    np.testing.assert_allclose(scores["score"], means)
+    assert (scores["ci_low"] < scores["score"]).all() and (scores["score"] < scores["ci_high"]).all()
+    assert list(scores["kl_to_actor"]) == [0.0, 0.1, 0.5]

@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="Ray cluster address (default: start a local Ray instance)")
     run.add_argument("--workers", type=int, default=2,
                      help="processes per sub-cell with the local executor (default 2)")
+    run.add_argument("--env", action="append", dest="envs", metavar="ENV",
+                     help="run only this environment's sub-cells (repeatable); the study "
+                          "table is written only by a run over the whole grid")
     run.set_defaults(handler=_run_study)
 
     listing = data_cmds.add_parser("list", parents=[common],
@@ -112,9 +115,10 @@ def _run_study(args) -> None:
 
     table, path = experiments.run_and_record(
         args.study, args.profile, mode=args.mode, executor=args.executor,
-        address=args.address, workers=args.workers,
+        address=args.address, workers=args.workers, envs=args.envs,
         command="frozensteer " + " ".join(args.argv))
-    print(f"{len(table):,} episodes in {path}")
+    print(f"{len(table):,} episodes" + (f" in {path}" if path else
+                                         f" of {', '.join(args.envs)}: sub-cells cached"))
     print(experiments.summary(table, args.profile))
 
 

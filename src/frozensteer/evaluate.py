@@ -29,7 +29,7 @@ import pandas as pd
 import torch
 
 from frozensteer.compose import DiagGaussian
-from frozensteer.experiments import Condition
+from frozensteer.experiments import Condition, apply_rule
 from frozensteer.rollout import run_episodes
 
 MODES = ("deterministic", "stochastic")
@@ -76,31 +76,35 @@ def _run(make_env, actor, prior, goal, mode, noise_seed, conditions, seeds, prog
     n_episodes = len(seeds)
     space = make_env().action_space
     goal_t = torch.as_tensor(goal, dtype=torch.float64).reshape(1, -1)
-    steps = np.zeros(len(conditions) * n_episodes, dtype=np.int64)
-    noise: dict[int, list[np.ndarray]] = {}  # episode -> its step noise, for every condition
-
-    def step_noise(episode: int, t: int) -> np.ndarray:
-        drawn = noise.setdefault(episode, [np.random.default_rng([noise_seed, seeds[episode]])])
-        while len(drawn) <= t + 1:
-            drawn.append(drawn[0].standard_normal(space.shape[0]))
-        return drawn[t + 1]
+    # per condition: its rule and coefficients (0 where a rule has none), so that each rule
+    # composes the whole batch once and keeps its own rows (arithmetic is elementwise: a row's
+    # result does not depend on the other rows)
+    rule = np.array([c.rule for c in conditions])
+    alpha = torch.tensor([_number(c.alpha) for c in conditions],
+                         dtype=torch.float64).nan_to_num(0.0)[:, None]
+    beta = torch.tensor([_number(c.beta) for c in conditions],
+                         dtype=torch.float64).nan_to_num(0.0)[:, None]
+    rngs = [np.random.default_rng([noise_seed, seed]) for seed in seeds]
 
     @torch.no_grad()
     def policy(obs: np.ndarray, index: np.ndarray) -> np.ndarray:
         obs_t = torch.as_tensor(obs, dtype=torch.float64)
         a, g = actor(obs_t), prior(obs_t, goal_t.expand(len(index), -1))
         which = index // n_episodes
-        actions = np.empty((len(index), space.shape[0]))
-        for c in np.unique(which):
-            rows = np.flatnonzero(which == c)
-            dist = conditions[c].apply(DiagGaussian(a.mean[rows], a.std[rows]),
-                                       DiagGaussian(g.mean[rows], g.std[rows]))
-            actions[rows] = dist.mean.numpy()
-            if mode == "stochastic":
-                eps = np.stack([step_noise(i % n_episodes, steps[i]) for i in index[rows]])
-                actions[rows] += dist.std.numpy() * eps
-        steps[index] += 1
-        return np.clip(actions, space.low, space.high).astype(np.float32)
+        mean, std = a.mean.numpy().copy(), a.std.numpy().copy()  # the frozen rows
+        for r in sorted(set(rule[which]) - {"frozen"}):
+            rows = rule[which] == r
+            dist = apply_rule(r, a, g, alpha[which], beta[which])
+            mean[rows], std[rows] = dist.mean.numpy()[rows], dist.std.numpy()[rows]
+        if mode == "stochastic":
+            # every running row is at the same step, so episode e's noise is one draw,
+            # shared by every condition; finished episodes keep their stream untouched
+            episode = index % n_episodes
+            live = np.unique(episode)
+            noise = np.zeros((n_episodes, space.shape[0]))
+            noise[live] = [rngs[e].standard_normal(space.shape[0]) for e in live]
+            mean += std * noise[episode]
+        return np.clip(mean, space.low, space.high).astype(np.float32)
 
     flat_seeds = [seeds[i] for _ in conditions for i in range(n_episodes)]
     out = run_episodes(make_env, flat_seeds, policy, progress=progress)

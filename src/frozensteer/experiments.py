@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from frozensteer.profiles import Profile, get_profile
 PRIOR_QUALITIES = ("clean", "degraded", "random")
 STUDIES = ("main", "harder", "antmaze")
 RANDOM_PRIOR_SEED = 0  # the seeded initialisation every random prior starts from
+ROWS_VERSION = 2  # bumped whenever the columns or content of a sub-cell's rows change
 
 
 @dataclass(frozen=True)
@@ -48,15 +50,21 @@ class Condition:
     def apply(self, actor: compose.DiagGaussian,
               prior: compose.DiagGaussian) -> compose.DiagGaussian:
         """The composed Gaussian of this condition."""
-        if self.rule == "frozen":
-            return compose.frozen(actor, prior)
-        if self.rule == "prior-only":
-            return compose.prior_only(actor, prior)
-        if self.rule == "additive":
-            return compose.additive(actor, prior, self.alpha)
-        if self.rule == "poe":
-            return compose.poe(actor, prior, self.alpha)
-        return compose.kl_reg(actor, prior, self.beta)
+        return apply_rule(self.rule, actor, prior, self.alpha, self.beta)
+
+
+def apply_rule(rule: str, actor: compose.DiagGaussian, prior: compose.DiagGaussian,
+               alpha=None, beta=None) -> compose.DiagGaussian:
+    """Compose with ``rule``; ``alpha`` and ``beta`` may be arrays (one coefficient per row)."""
+    if rule == "frozen":
+        return compose.frozen(actor, prior)
+    if rule == "prior-only":
+        return compose.prior_only(actor, prior)
+    if rule == "additive":
+        return compose.additive(actor, prior, alpha)
+    if rule == "poe":
+        return compose.poe(actor, prior, alpha)
+    return compose.kl_reg(actor, prior, beta)
 
 
 def conditions(profile: Profile | str) -> list[Condition]:
@@ -94,6 +102,12 @@ def sub_cells(study: str, profile: Profile | str) -> list[SubCell]:
         raise ValueError(f"study must be one of {list(STUDIES)}, got {study!r}")
     return [SubCell(study, env, dataset, quality)
             for env, dataset in pairs for quality in PRIOR_QUALITIES]
+
+
+def actor_cells(profile: Profile | str) -> list[tuple[str, str]]:
+    """Every (environment, dataset) of the MuJoCo studies: each needs an actor and priors."""
+    return list(dict.fromkeys((c.env, c.dataset) for study in ("main", "harder")
+                              for c in sub_cells(study, profile)))
 
 
 def episodes_per_condition(study: str, profile: Profile | str) -> int:
@@ -154,7 +168,7 @@ def sub_cell_key(cell: SubCell, profile: Profile | str, mode: str = "determinist
                        [c.label for c in conditions(prof)], episode_seeds(cell.study, prof),
                        prof.goal_percentile, prof.selector_states, prof.selector_seed,
                        dataset_key(dataset), provenance.sha256(actor),
-                       _prior_id(prior), __version__])
+                       _prior_id(prior), __version__, ROWS_VERSION])
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -191,8 +205,10 @@ def compute_sub_cell(cell: SubCell, profile: Profile | str, mode: str = "determi
     rows = evaluate(functools.partial(gym.make, gym_id(cell.env)), actor, prior, goal, conds,
                     episode_seeds(cell.study, prof), mode=mode, workers=workers,
                     progress=progress)
-    kl = kl_to_actor(actor, prior, goal, states, conds)
+    kl, shift = distance_to_actor(actor, prior, goal, states, conds)
     rows.insert(rows.columns.get_loc("beta") + 1, "kl_to_actor", kl[rows["condition"]])
+    rows.insert(rows.columns.get_loc("kl_to_actor") + 1, "action_shift",
+                shift[rows["condition"]])
     for i, (name, value) in enumerate(zip(("study", "env", "dataset", "prior_quality"),
                                           (cell.study, cell.env, cell.dataset,
                                            cell.prior_quality))):
@@ -208,14 +224,20 @@ def compute_sub_cell(cell: SubCell, profile: Profile | str, mode: str = "determi
 
 
 @torch.no_grad()
-def kl_to_actor(actor, prior, goal, states, conds: list[Condition]) -> np.ndarray:
-    """Per condition, the mean over ``states`` of KL(composed || actor), in nats: how far
-    the rule moves the policy (the KL-budget selector's D(alpha) for PoE)."""
+def distance_to_actor(actor, prior, goal, states, conds: list[Condition]
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Per condition, how far the rule moves the policy from the actor, averaged over
+    ``states``: KL(composed || actor) in nats (the KL-budget selector's D(alpha) for PoE),
+    and the root-mean-square distance between the composed and the actor's mean actions
+    (action units, per action dimension, before clipping)."""
     obs = torch.as_tensor(states, dtype=torch.float32)
     a = actor(obs)
     g = prior(obs, torch.as_tensor(goal, dtype=torch.float32).expand(len(obs), -1))
     a, g = (compose.DiagGaussian(d.mean.double(), d.std.double()) for d in (a, g))
-    return np.array([float(compose.kl(c.apply(a, g), a).mean()) for c in conds])
+    composed = [c.apply(a, g) for c in conds]
+    kl = np.array([float(compose.kl(d, a).mean()) for d in composed])
+    shift = np.array([float(((d.mean - a.mean) ** 2).mean().sqrt()) for d in composed])
+    return kl, shift
 
 
 def cached_rows(cell: SubCell, profile: Profile | str, mode: str, key: str
@@ -257,8 +279,8 @@ EXECUTORS = ("local", "ray")
 
 def run_study(study: str, profile: Profile | str, *, mode: str = "deterministic",
               executor: str = "local", address: str | None = None, workers: int = 2,
-              progress: bool = True) -> pd.DataFrame:
-    """Every sub-cell of ``study`` as one tidy table, in grid order.
+              envs: Sequence[str] | None = None, progress: bool = True) -> pd.DataFrame:
+    """Every sub-cell of ``study`` (or of its ``envs`` only) as one tidy table, in grid order.
 
     Cached sub-cells are read back; the others run on ``executor``: ``local`` (one sub-cell
     at a time, its conditions split over ``workers`` processes) or ``ray`` (one Ray task
@@ -270,6 +292,12 @@ def run_study(study: str, profile: Profile | str, *, mode: str = "deterministic"
         raise ValueError(f"executor must be one of {list(EXECUTORS)}, got {executor!r}")
     prof = get_profile(profile)
     cells = sub_cells(study, prof)
+    if envs is not None:
+        unknown = sorted(set(envs) - {cell.env for cell in cells})
+        if unknown:
+            raise ValueError(f"envs {unknown} are not in the {study} study, whose environments "
+                             f"are {sorted({cell.env for cell in cells})}")
+        cells = [cell for cell in cells if cell.env in envs]
     keys = [sub_cell_key(cell, prof, mode) for cell in cells]
     tables = [cached_rows(cell, prof, mode, key) for cell, key in zip(cells, keys)]
     todo = [i for i, table in enumerate(tables) if table is None]
@@ -313,18 +341,36 @@ def _ray_map(todo: list[int], cells: list[SubCell], prof: Profile, mode: str,
             ray.shutdown()
 
 
+def read_results(study: str, profile: Profile | str, mode: str = "deterministic"
+                 ) -> tuple[pd.DataFrame, list[SubCell]]:
+    """The stored rows of every sub-cell of ``study`` that has a results file, and the
+    sub-cells that have none.  Reads files only (no dataset or key check): this is what the
+    chapters show; ``run_study`` is what decides whether a sub-cell is up to date."""
+    found, missing = [], []
+    for cell in sub_cells(study, profile):
+        path = sub_cell_path(cell, profile, mode)
+        if path.exists():
+            found.append(pd.read_csv(path))
+        else:
+            missing.append(cell)
+    return (pd.concat(found, ignore_index=True) if found else pd.DataFrame()), missing
+
+
 def study_path(study: str, profile: Profile | str, mode: str = "deterministic") -> Path:
     suffix = "" if mode == "deterministic" else f"-{mode}"
     return paths.results() / get_profile(profile).name / f"{study}{suffix}.csv"
 
 
 def run_and_record(study: str, profile: Profile | str, *, command: str, **options
-                   ) -> tuple[pd.DataFrame, Path]:
+                   ) -> tuple[pd.DataFrame, Path | None]:
     """``run_study``, then the study table and its manifest (command, profile, wall time,
-    code version and commit, checkpoint hashes) beside the per-sub-cell files."""
+    code version and commit, checkpoint hashes) beside the per-sub-cell files.  A run over
+    some ``envs`` only caches its sub-cells and returns no path."""
     prof = get_profile(profile)
     start = time.perf_counter()
     table = run_study(study, prof, **options)
+    if options.get("envs") is not None:
+        return table, None  # part of a study: its sub-cells are cached, the study table is not
     path = study_path(study, prof, options.get("mode", "deterministic"))
     tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
     table.to_csv(tmp, index=False)

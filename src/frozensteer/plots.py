@@ -58,3 +58,29 @@ def training_curve(ax: plt.Axes, curve: list[dict], key: str, label: str) -> Non
     steps = np.array([r["step"] for r in curve]) / 1000
     ax.plot(steps, [r[key] for r in curve], lw=1.2, label=label)
     ax.set_xlabel("gradient steps (thousands)")
+
+
+QUALITY_STYLE = {"clean": dict(color="tab:blue", marker="o"),
+                 "degraded": dict(color="tab:orange", marker="s"),
+                 "random": dict(color="tab:grey", marker="^")}
+
+
+def condition_scores(ax: plt.Axes, table: pd.DataFrame, labels: list[str], title: str) -> None:
+    """Mean normalised score and 95% CI of every condition (x) of one cell, one series per
+    prior quality; ``table`` is ``stats.condition_scores`` of that cell, ``labels`` name the
+    conditions by index."""
+    ax.set_title(title, fontsize=10)
+    qualities = [q for q in QUALITY_STYLE if q in set(table["prior_quality"])]
+    for k, quality in enumerate(qualities):
+        rows = table[table["prior_quality"] == quality].sort_values("condition")
+        x = rows["condition"].to_numpy() + (k - (len(qualities) - 1) / 2) * 0.22
+        y = rows["score"].to_numpy()
+        err = np.vstack([y - rows["ci_low"].to_numpy(), rows["ci_high"].to_numpy() - y])
+        ax.errorbar(x, y, yerr=err, ls="none", ms=4, capsize=2, lw=1,
+                    label=f"{quality} prior", **QUALITY_STYLE[quality])
+        frozen = rows.loc[rows["rule"] == "frozen", "score"]
+        if len(frozen):
+            ax.axhline(frozen.iloc[0], color=QUALITY_STYLE[quality]["color"], ls=":", lw=0.8)
+    ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
+    ax.set_ylabel("normalised score\n(mean, 95% CI)")
+    ax.grid(axis="y", alpha=0.3)

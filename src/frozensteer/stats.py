@@ -1,6 +1,7 @@
 """Statistics of the results tables (PROTOCOL.md sections 6 and 7), all with fixed seeds.
 
-- ``bootstrap_ci``: percentile bootstrap CI of a mean;
+- ``bootstrap_ci``: percentile bootstrap CI of a mean; ``condition_scores``: the mean score
+  and CI of every condition of every sub-cell;
 - ``classify``: every composed condition of every sub-cell against frozen, paired by episode:
   HELP if the 95% CI of the mean score difference lies above 0, HURT if below, else FROZEN,
   with the Welch t-test p-value beside it;
@@ -37,6 +38,20 @@ def bootstrap_ci(values: np.ndarray, resamples: int, seed: int, level: float = 0
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(means, [tail, 100 - tail])
     return float(low), float(high)
+
+
+def condition_scores(rows: pd.DataFrame, resamples: int, seed: int) -> pd.DataFrame:
+    """One row per (sub-cell, condition): mean normalised score, its bootstrap 95% CI, the
+    episode count and the mean KL to the actor."""
+    out = []
+    for (*cell, condition), group in rows.groupby(CELL + ["condition"], sort=False):
+        low, high = bootstrap_ci(group["score"].to_numpy(), resamples, seed)
+        first = group.iloc[0]
+        out.append({**dict(zip(CELL, cell)), "condition": condition, "rule": first["rule"],
+                    "alpha": first["alpha"], "beta": first["beta"],
+                    "score": group["score"].mean(), "ci_low": low, "ci_high": high,
+                    "episodes": len(group), "kl_to_actor": first["kl_to_actor"]})
+    return pd.DataFrame(out)
 
 
 def label(low: float, high: float) -> str:

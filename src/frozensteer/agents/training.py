@@ -202,3 +202,20 @@ def write_manifest(profile: Profile | str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(manifest, indent=1) + "\n")
     return path
+
+
+def train_all(profile: Profile | str, cells: list[tuple[str, str]]) -> None:
+    """Build every dataset and train every actor (scored) and prior file of ``cells``
+    ((environment, level) pairs) that is missing at ``profile``: minutes at smoke, days at
+    paper.  Reused where cached."""
+    from frozensteer.data import recipe
+
+    prof = get_profile(profile)
+    for env in dict.fromkeys(env for env, _ in cells):
+        recipe.build(env, prof, progress=False)
+    for env, level in cells:
+        path = train_actor(env, level, prof, progress=False)
+        record_actor_score(env, level, prof, evaluate_actor(path, env, prof))
+        for quality in ("clean", "degraded"):
+            train_prior(env, level, quality, prof, progress=False)
+    write_manifest(prof)
