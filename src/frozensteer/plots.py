@@ -84,3 +84,46 @@ def condition_scores(ax: plt.Axes, table: pd.DataFrame, labels: list[str], title
     ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
     ax.set_ylabel("normalised score\n(mean, 95% CI)")
     ax.grid(axis="y", alpha=0.3)
+
+
+RULE_STYLE = {"poe": dict(color="tab:blue", marker="o", label="PoE(alpha)"),
+              "additive": dict(color="tab:red", marker="D", label="additive(alpha)"),
+              "prior-only": dict(color="tab:purple", marker="X", label="prior only (alpha = 1)"),
+              "frozen": dict(color="black", marker="s", label="frozen actor (alpha = 0)")}
+
+
+def alpha_response(ax: plt.Axes, table: pd.DataFrame, title: str, value: str = "score") -> None:
+    """One sub-cell's ``value`` against alpha: the PoE curve from the frozen actor (alpha 0)
+    to the prior alone (alpha 1), and additive mixing at the alphas it was run with.
+    ``table`` is ``stats.condition_scores`` of that sub-cell; scores get their 95% CI."""
+    ax.set_title(title, fontsize=10)
+    alpha = table["alpha"].where(table["rule"] != "frozen", 0.0)
+    alpha = alpha.where(table["rule"] != "prior-only", 1.0)
+    table = table.assign(alpha=alpha)
+    frozen = table[table["rule"] == "frozen"]
+    for rule in ("poe", "additive"):
+        rows = pd.concat([frozen, table[table["rule"] == rule]]).sort_values("alpha")
+        if len(rows) < 2:
+            continue
+        style = RULE_STYLE[rule]
+        ax.plot(rows["alpha"], rows[value], color=style["color"], lw=1.2, ms=4,
+                marker=style["marker"], label=style["label"])
+        if value == "score":
+            ax.fill_between(rows["alpha"], rows["ci_low"], rows["ci_high"], lw=0,
+                            color=style["color"], alpha=0.15)
+    for rule in ("frozen", "prior-only"):
+        rows = table[table["rule"] == rule]
+        style = RULE_STYLE[rule]
+        if value == "score":
+            ax.errorbar(rows["alpha"], rows[value], ls="none", capsize=3, ms=6,
+                        yerr=[rows[value] - rows["ci_low"], rows["ci_high"] - rows[value]],
+                        color=style["color"], marker=style["marker"], label=style["label"])
+        else:
+            ax.plot(rows["alpha"], rows[value], ls="none", ms=6, color=style["color"],
+                    marker=style["marker"], label=style["label"])
+    ax.set_xlim(-0.05, 1.05)
+    ax.set_xlabel("alpha (weight of the prior)")
+    ax.set_ylabel({"score": "normalised score\n(mean, 95% CI)",
+                   "action_shift": "RMS shift of the mean action\n(action units)",
+                   "kl_to_actor": "KL to the actor (nats)"}[value])
+    ax.grid(alpha=0.3)

@@ -42,7 +42,7 @@ def bootstrap_ci(values: np.ndarray, resamples: int, seed: int, level: float = 0
 
 def condition_scores(rows: pd.DataFrame, resamples: int, seed: int) -> pd.DataFrame:
     """One row per (sub-cell, condition): mean normalised score, its bootstrap 95% CI, the
-    episode count and the mean KL to the actor."""
+    episode count, and how far the rule moves the policy (``kl_to_actor``, ``action_shift``)."""
     out = []
     for (*cell, condition), group in rows.groupby(CELL + ["condition"], sort=False):
         low, high = bootstrap_ci(group["score"].to_numpy(), resamples, seed)
@@ -50,7 +50,8 @@ def condition_scores(rows: pd.DataFrame, resamples: int, seed: int) -> pd.DataFr
         out.append({**dict(zip(CELL, cell)), "condition": condition, "rule": first["rule"],
                     "alpha": first["alpha"], "beta": first["beta"],
                     "score": group["score"].mean(), "ci_low": low, "ci_high": high,
-                    "episodes": len(group), "kl_to_actor": first["kl_to_actor"]})
+                    "episodes": len(group), "kl_to_actor": first["kl_to_actor"],
+                    "action_shift": first.get("action_shift", np.nan)})
     return pd.DataFrame(out)
 
 
