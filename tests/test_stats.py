@@ -77,3 +77,14 @@ def test_condition_scores_give_each_condition_its_mean_and_interval():
     np.testing.assert_allclose(scores["score"], means)
     assert (scores["ci_low"] < scores["score"]).all() and (scores["score"] < scores["ci_high"]).all()
     assert list(scores["kl_to_actor"]) == [0.0, 0.1, 0.5]
+
+
+def test_poe_and_kl_reg_episodes_pair_by_start_state():
+    rows = table({0.5: 1.0}, kl={0.5: 0.2})
+    kl = rows[rows["rule"] == "poe"].assign(rule="kl-reg", condition=2, beta=1.0)
+    rows = pd.concat([rows.assign(**{"return": rows["score"], "length": 10}),
+                      kl.assign(**{"return": kl["score"], "length": 10})], ignore_index=True)
+    pairs = stats.poe_klreg_pairs(rows)
+    assert len(pairs) == 25 and pairs["identical"].all()
+    rows.loc[rows.index[-1], "length"] = 9  # one KL-Reg episode ends a step earlier
+    assert stats.poe_klreg_pairs(rows)["identical"].sum() == 24

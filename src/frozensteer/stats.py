@@ -1,7 +1,8 @@
 """Statistics of the results tables (PROTOCOL.md sections 6 and 7), all with fixed seeds.
 
 - ``bootstrap_ci``: percentile bootstrap CI of a mean; ``condition_scores``: the mean score
-  and CI of every condition of every sub-cell;
+  and CI of every condition of every sub-cell; ``poe_klreg_pairs``: PoE and KL-Reg
+  episodes paired by start state;
 - ``classify``: every composed condition of every sub-cell against frozen, paired by episode:
   HELP if the 95% CI of the mean score difference lies above 0, HURT if below, else FROZEN,
   with the Welch t-test p-value beside it;
@@ -53,6 +54,18 @@ def condition_scores(rows: pd.DataFrame, resamples: int, seed: int) -> pd.DataFr
                     "episodes": len(group), "kl_to_actor": first["kl_to_actor"],
                     "action_shift": first.get("action_shift", np.nan)})
     return pd.DataFrame(out)
+
+
+def poe_klreg_pairs(rows: pd.DataFrame) -> pd.DataFrame:
+    """PoE(alpha) and KL-Reg(beta(alpha)) episodes of the same sub-cell, alpha and start
+    state side by side (suffixes ``_poe`` and ``_kl``), with ``identical``: same return and
+    length, exactly."""
+    key = CELL + ["alpha", "episode"]
+    poe = rows[rows["rule"] == "poe"].set_index(key)
+    kl = rows[rows["rule"] == "kl-reg"].set_index(key)
+    pairs = poe.join(kl, lsuffix="_poe", rsuffix="_kl", how="inner")
+    return pairs.assign(identical=(pairs["return_poe"] == pairs["return_kl"])
+                        & (pairs["length_poe"] == pairs["length_kl"]))
 
 
 def label(low: float, high: float) -> str:
