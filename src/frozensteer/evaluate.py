@@ -2,7 +2,8 @@
 
 ``evaluate`` runs ``len(conditions) x len(seeds)`` episodes together.  At every step the
 frozen actor and the prior are called once on the observations of all running episodes;
-each condition then composes its own rows through ``frozensteer.compose``.  Episode ``i``
+each rule then composes, through ``frozensteer.compose``, the rows of every condition that
+uses it in one call (one coefficient per row).  Episode ``i``
 of every condition resets with ``seeds[i]`` (conditions are paired by start state).
 
 - deterministic mode (the protocol's primary one): the executed action is the composed mean,
@@ -28,7 +29,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from frozensteer.compose import DiagGaussian
 from frozensteer.experiments import Condition, apply_rule
 from frozensteer.rollout import run_episodes
 
