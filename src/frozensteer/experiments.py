@@ -341,6 +341,19 @@ def _ray_map(todo: list[int], cells: list[SubCell], prof: Profile, mode: str,
             ray.shutdown()
 
 
+def build_studies(profile: Profile | str, studies: Sequence[str],
+                  modes: Sequence[str] = ("deterministic",)) -> None:
+    """Build the data, train the policies and run the sub-cells of ``studies`` that are
+    missing: what a chapter does at a profile with ``build_in_book`` (minutes at smoke)."""
+    from frozensteer.agents import training
+
+    training.train_all(profile, list(dict.fromkeys(
+        (c.env, c.dataset) for study in studies for c in sub_cells(study, profile))))
+    for study in studies:
+        for mode in modes:
+            run_study(study, profile, mode=mode, workers=1, progress=False)
+
+
 def read_results(study: str, profile: Profile | str, mode: str = "deterministic"
                  ) -> tuple[pd.DataFrame, list[SubCell]]:
     """The stored rows of every sub-cell of ``study`` that has a results file, and the
