@@ -43,29 +43,31 @@ def run_episodes(
     n = len(seeds)
     envs = [make_env() for _ in range(n)]
     obs = [env.reset(seed=int(seed))[0] for env, seed in zip(envs, seeds)]
-    returns = np.zeros(n)
-    lengths = np.zeros(n, dtype=np.int64)
-    terminated = np.zeros(n, dtype=bool)
-    success = np.zeros(n, dtype=bool)
-    running = np.ones(n, dtype=bool)
+    # per-episode bookkeeping in Python lists: cheaper than numpy scalars in this hot loop
+    returns, lengths = [0.0] * n, [0] * n
+    terminated, success = [False] * n, [False] * n
+    index = np.arange(n)
     bar = tqdm(desc=progress if isinstance(progress, str) else "episodes", unit="step",
                disable=not progress, leave=False)
-    while running.any():
-        index = np.flatnonzero(running)
+    while len(index):
         actions = policy(_stack([obs[i] for i in index]), index)
-        for row, i in enumerate(index):
+        still = []
+        for row, i in enumerate(index.tolist()):
             obs[i], reward, term, trunc, info = envs[i].step(actions[row])
             returns[i] += float(reward)
             lengths[i] += 1
-            success[i] |= bool(info.get("success", False))
+            success[i] = success[i] or bool(info.get("success", False))
             if term or trunc:
-                terminated[i] = term
-                running[i] = False
+                terminated[i] = bool(term)
+            else:
+                still.append(i)
         bar.update(len(index))
+        index = np.array(still, dtype=np.int64)
     bar.close()
     for env in envs:
         env.close()
-    return Episodes(returns, lengths, terminated, success)
+    return Episodes(np.array(returns), np.array(lengths, dtype=np.int64),
+                    np.array(terminated), np.array(success))
 
 
 def _stack(observations: list) -> np.ndarray | dict[str, np.ndarray]:
