@@ -213,9 +213,15 @@ def train_all(profile: Profile | str, cells: list[tuple[str, str]]) -> None:
     prof = get_profile(profile)
     for env in dict.fromkeys(env for env, _ in cells):
         recipe.build(env, prof, progress=False)
+    scores = actor_scores_path(prof)
     for env, level in cells:
+        path = policy_path("actor", env, level, prof)
+        before = path.stat().st_mtime_ns if path.exists() else None
         path = train_actor(env, level, prof, progress=False)
-        record_actor_score(env, level, prof, evaluate_actor(path, env, prof))
+        scored = scores.exists() and ((pd.read_csv(scores)[["env", "level"]] == [env, level])
+                                      .all(axis=1).any())
+        if not scored or path.stat().st_mtime_ns != before:  # new actor: score it
+            record_actor_score(env, level, prof, evaluate_actor(path, env, prof))
         for quality in ("clean", "degraded"):
             train_prior(env, level, quality, prof, progress=False)
     write_manifest(prof)
