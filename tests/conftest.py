@@ -11,14 +11,15 @@ torch.set_num_threads(1)
 def built(tmp_path_factory):
     """Every smoke dataset of hopper, built from scratch in a temporary Minari root."""
     root = tmp_path_factory.mktemp("data")
+    mp_env = dict(FROZENSTEER_HOME=str(root / "home"), FROZENSTEER_CACHE=str(root / "cache"),
+                  MINARI_DATASETS_PATH=str(root / "minari" / "datasets"))
+    # The variables are set only while building: were they left set for the session, the
+    # chapters that nbval executes after the tests would inherit them and rebuild everything.
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FROZENSTEER_HOME", str(root / "home"))
-        mp.setenv("FROZENSTEER_CACHE", str(root / "cache"))
-        mp.setenv("MINARI_DATASETS_PATH", str(root / "minari" / "datasets"))
+        for key, value in mp_env.items():
+            mp.setenv(key, value)
         rows = recipe.build("hopper", "smoke", progress=False)
-        yield {"root": root, "rows": rows, "mp_env": dict(
-            FROZENSTEER_HOME=str(root / "home"), FROZENSTEER_CACHE=str(root / "cache"),
-            MINARI_DATASETS_PATH=str(root / "minari" / "datasets"))}
+    return {"root": root, "rows": rows, "mp_env": mp_env}
 
 
 @pytest.fixture

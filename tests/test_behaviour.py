@@ -10,6 +10,9 @@ import pytest
 from frozensteer.data import behaviour
 from frozensteer.profiles import get_profile
 
+# a few hundred SAC steps are enough to check the bookkeeping
+SMOKE = dataclasses.replace(get_profile("smoke"), sac_eval_every=200)
+
 
 @pytest.fixture
 def tmp_home(tmp_path, monkeypatch):
@@ -19,8 +22,8 @@ def tmp_home(tmp_path, monkeypatch):
 
 
 def test_training_resumes_where_it_stopped(tmp_home, monkeypatch):
-    profile = dataclasses.replace(get_profile("smoke"), sac_steps={"hopper": 2_000})
-    monkeypatch.setattr(behaviour, "STATE_EVERY", 1_000)
+    profile = dataclasses.replace(SMOKE, sac_steps={"hopper": 400})
+    monkeypatch.setattr(behaviour, "STATE_EVERY", 200)
     evaluate = behaviour.evaluate_sac
     calls = []
 
@@ -35,23 +38,23 @@ def test_training_resumes_where_it_stopped(tmp_home, monkeypatch):
         behaviour.train_behaviour("hopper", profile, progress=False)
     out = behaviour.behaviour_dir("hopper", profile)
     curve = behaviour.read_curve(out)
-    assert [row["step"] for row in curve] == [1_000]
-    assert (out / "checkpoints" / "step_0001000.pt").exists()
+    assert [row["step"] for row in curve] == [200]
+    assert (out / "checkpoints" / "step_0000200.pt").exists()
     state = behaviour.state_dir("hopper", profile)
     assert not (state / "lock").exists()  # released on the way out
 
     monkeypatch.setattr(behaviour, "evaluate_sac", evaluate)
     behaviour.train_behaviour("hopper", profile, progress=False)
     resumed = behaviour.read_curve(out)
-    assert [row["step"] for row in resumed] == [1_000, 2_000]
+    assert [row["step"] for row in resumed] == [200, 400]
     assert resumed[0] == curve[0]
-    assert (state / "latest").read_text() == "step_0002000"
-    assert [p.name for p in state.glob("step_*")] == ["step_0002000"]
+    assert (state / "latest").read_text() == "step_0000400"
+    assert [p.name for p in state.glob("step_*")] == ["step_0000400"]
 
 
 def test_a_finished_run_without_training_state_is_left_as_it_is(tmp_home, monkeypatch):
     # a fresh clone holds the committed checkpoints and curve but no cached training state
-    profile = dataclasses.replace(get_profile("smoke"), sac_steps={"hopper": 1_000})
+    profile = dataclasses.replace(SMOKE, sac_steps={"hopper": 200})
     behaviour.train_behaviour("hopper", profile, progress=False)
     out = behaviour.behaviour_dir("hopper", profile)
     before = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
@@ -66,7 +69,7 @@ def test_a_finished_run_without_training_state_is_left_as_it_is(tmp_home, monkey
 
 
 def test_a_second_process_on_the_same_run_is_refused(tmp_home):
-    profile = dataclasses.replace(get_profile("smoke"), sac_steps={"hopper": 1_000})
+    profile = dataclasses.replace(SMOKE, sac_steps={"hopper": 200})
     state = behaviour.state_dir("hopper", profile)
     state.mkdir(parents=True)
     (state / "lock").write_text(str(os.getppid()))  # a live process holds it
@@ -88,9 +91,9 @@ def test_evaluation_is_paired_by_seed(tmp_home):
 
 
 def test_state_of_another_home_is_not_resumed(tmp_home, monkeypatch):
-    profile = dataclasses.replace(get_profile("smoke"), sac_steps={"hopper": 1_000})
+    profile = dataclasses.replace(SMOKE, sac_steps={"hopper": 200})
     behaviour.train_behaviour("hopper", profile, progress=False)
     # a fresh clone: same cache, new home without the learning curve
     monkeypatch.setenv("FROZENSTEER_HOME", str(tmp_home / "other-home"))
     out = behaviour.train_behaviour("hopper", profile, progress=False)
-    assert [row["step"] for row in behaviour.read_curve(out)] == [1_000]
+    assert [row["step"] for row in behaviour.read_curve(out)] == [200]

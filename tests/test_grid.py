@@ -124,9 +124,11 @@ def test_part_of_a_study_runs_by_environment_and_is_read_back(trained, env_of, m
     assert len(rows) == 0 and len(missing) == 3
     with pytest.raises(ValueError, match=r"envs \['ant'\] are not in the main study"):
         experiments.run_study("main", PROFILE, envs=["ant"], progress=False)
+    with pytest.raises(ValueError, match=r"datasets \['medium-expert'\] are not in the main"):
+        experiments.run_study("main", PROFILE, datasets=["medium-expert"], progress=False)
     monkeypatch.setitem(profiles.PROFILES, "smoke", PROFILE)
     assert cli.main(["run", "--study", "main", "--profile", "smoke", "--workers", "1",
-                     "--env", "hopper"]) == 0
+                     "--env", "hopper", "--dataset", "medium"]) == 0
     assert "sub-cells cached" in capsys.readouterr().out
     assert not experiments.study_path("main", "smoke").exists()  # only a whole grid writes it
     rows, missing = experiments.read_results("main", PROFILE)

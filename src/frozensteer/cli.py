@@ -74,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--env", action="append", dest="envs", metavar="ENV",
                      help="run only this environment's sub-cells (repeatable); the study "
                           "table is written only by a run over the whole grid")
+    run.add_argument("--dataset", action="append", dest="datasets", metavar="LEVEL",
+                     help="run only this dataset level's sub-cells (repeatable), e.g. "
+                          "medium-expert; combines with --env")
     run.set_defaults(handler=_run_study)
 
     listing = data_cmds.add_parser("list", parents=[common],
@@ -115,10 +118,11 @@ def _run_study(args) -> None:
 
     table, path = experiments.run_and_record(
         args.study, args.profile, mode=args.mode, executor=args.executor,
-        address=args.address, workers=args.workers, envs=args.envs,
+        address=args.address, workers=args.workers, envs=args.envs, datasets=args.datasets,
         command="frozensteer " + " ".join(args.argv))
+    part = ", ".join((args.envs or []) + (args.datasets or []))
     print(f"{len(table):,} episodes" + (f" in {path}" if path else
-                                         f" of {', '.join(args.envs)}: sub-cells cached"))
+                                         f" of {part}: sub-cells cached"))
     print(experiments.summary(table, args.profile))
 
 

@@ -168,7 +168,9 @@ def sub_cell_key(cell: SubCell, profile: Profile | str, mode: str = "determinist
                        [c.label for c in conditions(prof)], episode_seeds(cell.study, prof),
                        prof.goal_percentile, prof.selector_states, prof.selector_seed,
                        dataset_key(dataset), provenance.sha256(actor),
-                       _prior_id(prior), __version__, ROWS_VERSION])
+                       _prior_id(prior), __version__, ROWS_VERSION]
+                      # a shortened horizon (smoke only) joins the key; None leaves it as it was
+                      + ([prof.eval_horizon] if prof.eval_horizon is not None else []))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -202,8 +204,9 @@ def compute_sub_cell(cell: SubCell, profile: Profile | str, mode: str = "determi
         len(transitions), size=min(prof.selector_states, len(transitions)), replace=False)]
     conds = conditions(prof)
 
-    rows = evaluate(functools.partial(gym.make, gym_id(cell.env)), actor, prior, goal, conds,
-                    episode_seeds(cell.study, prof), mode=mode, workers=workers,
+    limit = {} if prof.eval_horizon is None else {"max_episode_steps": prof.eval_horizon}
+    rows = evaluate(functools.partial(gym.make, gym_id(cell.env), **limit), actor, prior, goal,
+                    conds, episode_seeds(cell.study, prof), mode=mode, workers=workers,
                     progress=progress)
     kl, shift = distance_to_actor(actor, prior, goal, states, conds)
     rows.insert(rows.columns.get_loc("beta") + 1, "kl_to_actor", kl[rows["condition"]])
@@ -279,8 +282,10 @@ EXECUTORS = ("local", "ray")
 
 def run_study(study: str, profile: Profile | str, *, mode: str = "deterministic",
               executor: str = "local", address: str | None = None, workers: int = 2,
-              envs: Sequence[str] | None = None, progress: bool = True) -> pd.DataFrame:
-    """Every sub-cell of ``study`` (or of its ``envs`` only) as one tidy table, in grid order.
+              envs: Sequence[str] | None = None, datasets: Sequence[str] | None = None,
+              progress: bool = True) -> pd.DataFrame:
+    """Every sub-cell of ``study`` (or of its ``envs`` and ``datasets`` only) as one tidy
+    table, in grid order.
 
     Cached sub-cells are read back; the others run on ``executor``: ``local`` (one sub-cell
     at a time, its conditions split over ``workers`` processes) or ``ray`` (one Ray task
@@ -292,12 +297,15 @@ def run_study(study: str, profile: Profile | str, *, mode: str = "deterministic"
         raise ValueError(f"executor must be one of {list(EXECUTORS)}, got {executor!r}")
     prof = get_profile(profile)
     cells = sub_cells(study, prof)
-    if envs is not None:
-        unknown = sorted(set(envs) - {cell.env for cell in cells})
+    for name, wanted in (("env", envs), ("dataset", datasets)):
+        if wanted is None:
+            continue
+        present = {getattr(cell, name) for cell in cells}
+        unknown = sorted(set(wanted) - present)
         if unknown:
-            raise ValueError(f"envs {unknown} are not in the {study} study, whose environments "
-                             f"are {sorted({cell.env for cell in cells})}")
-        cells = [cell for cell in cells if cell.env in envs]
+            raise ValueError(f"{name}s {unknown} are not in the {study} study, whose {name}s "
+                             f"are {sorted(present)}")
+        cells = [cell for cell in cells if getattr(cell, name) in wanted]
     keys = [sub_cell_key(cell, prof, mode) for cell in cells]
     tables = [cached_rows(cell, prof, mode, key) for cell, key in zip(cells, keys)]
     todo = [i for i, table in enumerate(tables) if table is None]
@@ -378,11 +386,11 @@ def run_and_record(study: str, profile: Profile | str, *, command: str, **option
                    ) -> tuple[pd.DataFrame, Path | None]:
     """``run_study``, then the study table and its manifest (command, profile, wall time,
     code version and commit, checkpoint hashes) beside the per-sub-cell files.  A run over
-    some ``envs`` only caches its sub-cells and returns no path."""
+    some ``envs`` or ``datasets`` only caches its sub-cells and returns no path."""
     prof = get_profile(profile)
     start = time.perf_counter()
     table = run_study(study, prof, **options)
-    if options.get("envs") is not None:
+    if options.get("envs") is not None or options.get("datasets") is not None:
         return table, None  # part of a study: its sub-cells are cached, the study table is not
     path = study_path(study, prof, options.get("mode", "deterministic"))
     tmp = path.with_name(path.name + f".tmp-{os.getpid()}")

@@ -65,6 +65,9 @@ class Profile:
     # chapters build what is missing only where that takes minutes; elsewhere they report
     # it missing and name the command that builds it
     build_in_book: bool = False
+    # evaluation episodes stop after this many steps (None: the environment's own limit,
+    # 1,000 for locomotion); only the smoke profile shortens them, to test the path quickly
+    eval_horizon: int | None = None
     envs: tuple[str, ...] = field(default=LOCOMOTION_ENVS)
 
     def as_dict(self) -> dict:
@@ -119,8 +122,8 @@ PROFILES: dict[str, Profile] = {
     "smoke": dataclasses.replace(
         _PAPER,
         name="smoke",
-        sac_steps={env: 2_000 for env in LOCOMOTION_ENVS},
-        sac_eval_every=1_000,
+        sac_steps={env: 1_000 for env in LOCOMOTION_ENVS},
+        sac_eval_every=500,
         sac_eval_episodes=2,
         pick_eval_episodes=2,
         dataset_transitions=5_000,
@@ -133,6 +136,7 @@ PROFILES: dict[str, Profile] = {
         bootstrap_resamples=500,
         selector_states=256,
         build_in_book=True,
+        eval_horizon=200,
     ),
 }
 

@@ -141,7 +141,8 @@ def evaluate_actor(path: Path, env: str, profile: Profile | str,
         mean = actor(torch.as_tensor(obs, dtype=torch.float32)).mean.numpy()
         return np.clip(mean, space.low, space.high)
 
-    returns = run_episodes(lambda: gym.make(gym_id(env)), seeds, act).returns
+    limit = {} if prof.eval_horizon is None else {"max_episode_steps": prof.eval_horizon}
+    returns = run_episodes(lambda: gym.make(gym_id(env), **limit), seeds, act).returns
     meta = dataset.storage.metadata
     return 100 * (returns - meta["ref_min_score"]) / (meta["ref_max_score"]
                                                      - meta["ref_min_score"])
