@@ -6,7 +6,7 @@ import argparse
 import math
 import sys
 
-from frozensteer.data.envs import GYM_IDS
+from frozensteer.data.envs import BEHAVIOUR_IDS, GYM_IDS
 from frozensteer.profiles import PROFILES
 
 
@@ -35,7 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     behaviour = data_cmds.add_parser(
         "train-behaviour", parents=[common],
         help="train (or resume) the SAC behaviour policy of an environment")
-    behaviour.add_argument("--env", required=True, choices=sorted(GYM_IDS))
+    behaviour.add_argument("--env", required=True, choices=sorted(BEHAVIOUR_IDS),
+                           help="a locomotion environment, or antmaze (its goal-reaching "
+                                "controller)")
     behaviour.add_argument("--profile", default="paper", choices=sorted(PROFILES))
     behaviour.add_argument("--seed", type=int, default=0)
     behaviour.set_defaults(handler=_train_behaviour)
@@ -44,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
         "build", parents=[common],
         help="build (or reuse) every dataset level of an environment, locally")
     which = build.add_mutually_exclusive_group(required=True)
-    which.add_argument("--env", choices=sorted(GYM_IDS))
+    which.add_argument("--env", choices=sorted(BEHAVIOUR_IDS),
+                       help="a locomotion environment, or antmaze (umaze and umaze-diverse)")
     which.add_argument("--all", action="store_true", help="every locomotion environment")
     build.add_argument("--profile", default="paper", choices=sorted(PROFILES))
     build.add_argument("--rebuild", action="store_true", help="rebuild even if up to date")
@@ -127,10 +130,14 @@ def _run_study(args) -> None:
 
 
 def _data_build(args) -> None:
-    from frozensteer.data.recipe import build
+    from frozensteer.data import antmaze, recipe
 
-    envs = PROFILES[args.profile].envs if args.all else [args.env]
-    rows = [row for env in envs for row in build(env, args.profile, rebuild=args.rebuild)]
+    if args.env == "antmaze":
+        rows = antmaze.build(args.profile, rebuild=args.rebuild)
+    else:
+        envs = PROFILES[args.profile].envs if args.all else [args.env]
+        rows = [row for env in envs
+                for row in recipe.build(env, args.profile, rebuild=args.rebuild)]
     print(format_table(rows))
 
 

@@ -27,7 +27,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from tqdm import tqdm
 
 from frozensteer import paths
-from frozensteer.data.envs import gym_id
+from frozensteer.data.envs import behaviour_id
 from frozensteer.profiles import Profile, get_profile
 from frozensteer.rollout import run_episodes
 
@@ -78,7 +78,7 @@ def _train(env: str, prof: Profile, out: Path, state: Path, seed: int, progress:
         for old in (out / "checkpoints").glob("step_*.pt"):
             old.unlink()
     if model is None:
-        model = SAC("MlpPolicy", gym.make(gym_id(env)), buffer_size=total, seed=seed,
+        model = SAC("MlpPolicy", gym.make(behaviour_id(env)), buffer_size=total, seed=seed,
                     train_freq=prof.sac_train_freq[env], device="cpu", verbose=0)
     elif model.replay_buffer.buffer_size < total:
         raise ValueError(
@@ -114,7 +114,7 @@ def evaluate_sac(model: SAC, env: str, episodes: int, seed: int = EVAL_SEED) -> 
     def policy(obs, _index):
         return model.predict(obs, deterministic=False)[0]
     seeds = [seed + k for k in range(episodes)]
-    return run_episodes(lambda: gym.make(gym_id(env)), seeds, policy).returns
+    return run_episodes(lambda: gym.make(behaviour_id(env)), seeds, policy).returns
 
 
 def read_curve(out: Path) -> list[dict]:
@@ -158,7 +158,7 @@ def _load_state(state: Path, env: str) -> SAC | None:
     if not (state / "latest").exists():
         return None
     folder = state / (state / "latest").read_text().strip()
-    model = SAC.load(folder / "model.zip", env=gym.make(gym_id(env)), device="cpu")
+    model = SAC.load(folder / "model.zip", env=gym.make(behaviour_id(env)), device="cpu")
     model.load_replay_buffer(folder / "replay.pkl")
     return model
 

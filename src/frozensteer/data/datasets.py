@@ -23,19 +23,22 @@ from pathlib import Path
 
 import minari
 import numpy as np
+from gymnasium.envs.registration import EnvSpec
 from minari.data_collector import EpisodeBuffer
 
 from frozensteer.profiles import Profile, get_profile
 
 NAMESPACE = "frozensteer"
 LEVELS = ("random", "medium", "expert", "medium-replay", "medium-expert")
+MAZES = ("umaze", "umaze-diverse")  # the "levels" of env ``antmaze``
 REMOTE_HOST = ("huggingface.co", 443)  # where Minari downloads datasets from
 ONLINE_TIMEOUT_S = 3.0
 
 
 def local_id(env: str, level: str) -> str:
-    if level not in LEVELS:
-        raise ValueError(f"level must be one of {list(LEVELS)}, got {level!r}")
+    levels = MAZES if env == "antmaze" else LEVELS
+    if level not in levels:
+        raise ValueError(f"level must be one of {list(levels)} for env {env!r}, got {level!r}")
     return f"{NAMESPACE}/{env}/{level}-v0"
 
 
@@ -138,8 +141,10 @@ def _check_complete(dataset: minari.MinariDataset, need_refs: bool) -> None:
                          f"{'present' if has_refs else 'missing'}")
     # reading the first and the last episode touches the data file from end to end
     for episode in dataset.iterate_episodes(episode_indices=[0, episodes - 1]):
-        if len(episode.observations) != len(episode.rewards) + 1:
-            raise ValueError(f"episode {episode.id} has {len(episode.observations)} "
+        obs = episode.observations
+        n_obs = len(next(iter(obs.values())) if isinstance(obs, dict) else obs)
+        if n_obs != len(episode.rewards) + 1:
+            raise ValueError(f"episode {episode.id} has {n_obs} "
                              f"observations for {len(episode.rewards)} steps")
 
 
@@ -164,10 +169,11 @@ def _online() -> bool:
     return bool(answered)
 
 
-def write_dataset(dataset_id: str, episodes, prof: Profile, *, eval_env: str,
+def write_dataset(dataset_id: str, episodes, prof: Profile, *, eval_env: str | EnvSpec,
                   ref_min_score: float, ref_max_score: float, description: str,
                   algorithm_name: str) -> minari.MinariDataset:
-    """Write ``episodes`` (collect.Episode) as a Minari dataset, replacing any old one.
+    """Write ``episodes`` (collect.Episode; observations an array, or a dict of arrays)
+    as a Minari dataset, replacing any old one.
 
     The dataset is written in a staging folder and moved into place at the end, so a killed
     build never leaves a half-written dataset under the real id.
@@ -231,12 +237,15 @@ def episode_returns(dataset: minari.MinariDataset) -> np.ndarray:
 
 
 def summary(dataset_id: str, prof: Profile) -> dict:
-    """Episodes, transitions, mean return and mean normalised score of a local dataset."""
+    """Episodes, transitions, mean return and mean normalised score of a local dataset
+    (for AntMaze, whose reward is 1 near the goal: the percent of episodes reaching it)."""
     dataset = load_dataset(dataset_id, prof)
     returns = episode_returns(dataset)
+    scores = (100 * (returns > 0) if "/antmaze/" in dataset_id else
+              100 * minari.get_normalized_score(dataset, returns))
     return {"dataset": dataset_id, "episodes": dataset.total_episodes,
             "transitions": dataset.total_steps, "mean_return": float(returns.mean()),
-            "mean_score": float(100 * minari.get_normalized_score(dataset, returns).mean())}
+            "mean_score": float(np.mean(scores))}
 
 
 def list_local(prof: Profile) -> list[str]:

@@ -27,7 +27,7 @@ import torch
 from stable_baselines3.sac.policies import SACPolicy
 
 from frozensteer.data.behaviour import behaviour_dir, read_curve
-from frozensteer.data.envs import gym_id
+from frozensteer.data.envs import behaviour_id, gym_id
 from frozensteer.profiles import Profile, get_profile
 from frozensteer.rollout import run_episodes
 
@@ -37,12 +37,15 @@ MEDIUM_CANDIDATES = 10  # at most this many threshold-crossing checkpoints re-ev
 RULE_VERSION = 2  # bump when the pick rule changes: cached picks are then recomputed
 
 
-def load_behaviour(env: str, checkpoint: Path):
-    """A batched policy ``obs -> actions`` sampling from a saved SAC actor (torch RNG)."""
-    e = gym.make(gym_id(env))
+def load_behaviour(env: str, checkpoint: Path, noise: float | None = None):
+    """A batched policy ``obs -> actions`` from a saved SAC actor (torch RNG): SAC's own
+    sample, or with ``noise`` the deterministic action plus Gaussian noise of that standard
+    deviation, clipped to the bounds (D4RL's AntMaze controller)."""
+    e = gym.make(behaviour_id(env))
     policy = SACPolicy(e.observation_space, e.action_space, lr_schedule=lambda _: 0.0)
     policy.actor.load_state_dict(torch.load(checkpoint, weights_only=True))
     policy.set_training_mode(False)
+    low, high = e.action_space.low, e.action_space.high
 
     @torch.no_grad()
     def act(obs: np.ndarray) -> np.ndarray:
@@ -50,6 +53,9 @@ def load_behaviour(env: str, checkpoint: Path):
         # distribution object per call (collection calls this once per step)
         mean, log_std, _ = policy.actor.get_action_dist_params(
             torch.as_tensor(obs, dtype=torch.float32))
+        if noise is not None:
+            action = policy.unscale_action(torch.tanh(mean).numpy())
+            return np.clip(action + noise * torch.randn_like(mean).numpy(), low, high)
         squashed = torch.tanh(mean + log_std.exp() * torch.randn_like(mean))
         return policy.unscale_action(squashed.numpy())
 

@@ -1,0 +1,269 @@
+"""The AntMaze local recipe: a goal-reaching ant controller, a planner, and the datasets.
+
+D4RL built its AntMaze data by steering a goal-reaching ant through the maze: a waypoint
+planner (``maze.py``) names the centre of the next cell, and a controller that only knows
+"walk to this nearby point" does the walking.  The controller here is trained with SAC, like
+the locomotion behaviour policies (``behaviour.py``, env name ``antmaze``), on
+``GoalReachingAnt``: the Gymnasium-Robotics ant in the open arena (``AntMaze_Open-v4``, no
+inner walls), with a fresh target 1 to 4 m away whenever the last one is reached.
+
+Its observation is the ant's own 27 numbers (``observation`` of the maze environments: joint
+positions without x, y and velocities) followed by the target relative to the ant (x, y),
+so it can be driven by any maze's waypoints (``controller_observation``).  Its reward is the
+speed towards the target (m/s) plus 1 for each target reached.
+
+``build`` then writes ``frozensteer/antmaze/umaze-v0`` and ``umaze-diverse-v0`` as D4RL did:
+``AntMaze_UMaze-v4`` with ``continuing_task=True`` and ``reset_target=False``, 700-step
+episodes, the controller's deterministic action plus Gaussian noise 0.2; umaze always starts
+in the same cell and walks to the same goal cell, umaze-diverse draws the start and the goal
+cells of every episode.  Observations are stored as the maze environments give them
+(``observation``, ``achieved_goal``, ``desired_goal``), like Minari's ``D4RL/antmaze``
+datasets, and both datasets name the same evaluation environment: the fixed-goal UMaze.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+
+import gymnasium as gym
+import gymnasium_robotics  # noqa: F401 - registers the maze environments
+import numpy as np
+import pandas as pd
+import torch
+
+from frozensteer import __version__, paths
+from frozensteer.data import datasets, maze
+from frozensteer.data.behaviour import behaviour_dir, read_curve, train_behaviour
+from frozensteer.data.collect import Episode, collect
+from frozensteer.data.envs import CONTROLLER_ID
+from frozensteer.data.picks import checkpoint_path, load_behaviour
+from frozensteer.profiles import Profile, get_profile
+from frozensteer.provenance import git_commit, sha256
+
+ARENA = "AntMaze_Open-v4"
+REACHED = 0.5  # m: a controller target counts as reached this close
+TARGET_DISTANCE = (1.0, 4.0)  # m: range of a new target's distance from the ant
+MARGIN = 1.0  # m: targets stay this far inside the arena's walls
+
+MAZE_ENV = "AntMaze_UMaze-v4"
+HORIZON = 700  # steps per episode, data and evaluation (D4RL's umaze)
+ACTION_NOISE = 0.2
+# "r": the fixed start cell, "g": the fixed goal cell, "c": start or goal, drawn per episode
+UMAZE = [[1, 1, 1, 1, 1], [1, "r", 0, 0, 1], [1, 1, 1, 0, 1], [1, "g", 0, 0, 1], [1, 1, 1, 1, 1]]
+UMAZE_DIVERSE = [[1, 1, 1, 1, 1], [1, "c", "c", "c", 1], [1, 1, 1, "c", 1],
+                 [1, "c", "c", "c", 1], [1, 1, 1, 1, 1]]
+DATA_MAPS = {"umaze": UMAZE, "umaze-diverse": UMAZE_DIVERSE}
+COLLECT_SEEDS = {"umaze": 4_000_000, "umaze-diverse": 5_000_000}
+CHECK_SEED = 6_000_000  # episodes of the controller's own success check
+OWN = 27  # length of the maze environments' ``observation`` (the ant without x, y)
+
+
+def controller_observation(observation: np.ndarray, position: np.ndarray,
+                           target: np.ndarray) -> np.ndarray:
+    """The controller's input: the ant's own state, then the target relative to it."""
+    return np.concatenate([observation, np.asarray(target) - np.asarray(position)], axis=-1)
+
+
+class GoalReachingAnt(gym.Env):
+    """The ant of the maze environments in an open arena, walking to random nearby targets."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self):
+        self.arena = gym.make(ARENA, continuing_task=True, reset_target=False,
+                              max_episode_steps=None).unwrapped
+        maze = self.arena.maze
+        # free interior: every cell but the outer ring of walls
+        half_x = maze.map_width * maze.maze_size_scaling / 2 - maze.maze_size_scaling - MARGIN
+        half_y = maze.map_length * maze.maze_size_scaling / 2 - maze.maze_size_scaling - MARGIN
+        self.bounds = np.array([half_x, half_y])
+        own = self.arena.observation_space["observation"].shape[0]
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (own + 2,), np.float64)
+        self.action_space = self.arena.action_space
+        self.dt = self.arena.ant_env.dt
+        self.target = np.zeros(2)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        obs, _ = self.arena.reset(seed=seed)
+        self._new_target(obs["achieved_goal"])
+        return self._observe(obs), {"success": False}
+
+    def step(self, action):
+        before = np.linalg.norm(self.target - self.arena.data.qpos[:2])
+        obs, _, _, _, _ = self.arena.step(action)
+        position = obs["achieved_goal"]
+        after = np.linalg.norm(self.target - position)
+        reward = (before - after) / self.dt
+        reached = after < REACHED
+        if reached:
+            reward += 1.0
+            self._new_target(position)
+        return self._observe(obs), float(reward), False, False, {"success": bool(reached)}
+
+    def _new_target(self, position: np.ndarray) -> None:
+        distance = self.np_random.uniform(*TARGET_DISTANCE)
+        angle = self.np_random.uniform(0, 2 * np.pi)
+        target = position + distance * np.array([np.cos(angle), np.sin(angle)])
+        self.target = np.clip(target, -self.bounds, self.bounds)
+
+    def _observe(self, obs: dict) -> np.ndarray:
+        return controller_observation(obs["observation"], obs["achieved_goal"], self.target)
+
+    def close(self):
+        self.arena.close()
+
+
+# --- the mazes ----------------------------------------------------------------------------
+
+
+def maze_env(maze_map: list[list] = UMAZE, horizon: int = HORIZON) -> gym.Env:
+    """A UMaze as D4RL's data and evaluation use it: continuing, fixed target."""
+    return gym.make(MAZE_ENV, maze_map=maze_map, continuing_task=True, reset_target=False,
+                    max_episode_steps=horizon)
+
+
+def eval_spec() -> gym.envs.registration.EnvSpec:
+    """The evaluation environment both datasets name: the fixed-goal UMaze."""
+    spec = copy.deepcopy(gym.spec(MAZE_ENV))
+    spec.kwargs.update(maze_map=UMAZE, continuing_task=True, reset_target=False)
+    spec.max_episode_steps = HORIZON
+    return spec
+
+
+class FlatMaze(gym.ObservationWrapper):
+    """Maze observations as one row: ``observation``, ``achieved_goal``, ``desired_goal``."""
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (OWN + 4,), np.float64)
+
+    def observation(self, obs: dict) -> np.ndarray:
+        return np.concatenate([obs["observation"], obs["achieved_goal"], obs["desired_goal"]])
+
+
+def split_flat(rows: np.ndarray) -> dict[str, np.ndarray]:
+    """``FlatMaze`` rows back into the maze environments' dictionary observations."""
+    return {"observation": rows[:, :OWN], "achieved_goal": rows[:, OWN:OWN + 2],
+            "desired_goal": rows[:, OWN + 2:OWN + 4]}
+
+
+def planned_controller(controller, layout) -> callable:
+    """A batched policy over ``FlatMaze`` rows: the planner's next waypoint, then the
+    controller walking to it."""
+    def act(rows: np.ndarray) -> np.ndarray:
+        position, goal = rows[:, OWN:OWN + 2], rows[:, OWN + 2:OWN + 4]
+        targets = np.stack([maze.waypoint(layout, p, g) for p, g in zip(position, goal)])
+        return controller(controller_observation(rows[:, :OWN], position, targets))
+    return act
+
+
+# --- building -----------------------------------------------------------------------------
+
+
+def controller_step(prof: Profile) -> int:
+    """The controller checkpoint that drives the data: the best of the learning curve."""
+    curve = read_curve(behaviour_dir("antmaze", prof))
+    return max(curve, key=lambda row: (row["mean_return"], -row["step"]))["step"]
+
+
+def build(profile: Profile | str, *, progress: bool = True, rebuild: bool = False
+          ) -> list[dict]:
+    """Train (or resume) the controller, check it, and build both AntMaze datasets."""
+    prof = get_profile(profile)
+    train_behaviour("antmaze", prof, progress=progress)
+    step = controller_step(prof)
+    checkpoint = checkpoint_path("antmaze", prof, step)
+    layout = maze_env().unwrapped.maze
+    torch.manual_seed(CHECK_SEED)
+    check = collect(lambda: FlatMaze(maze_env()), planned_controller(
+        load_behaviour("antmaze", checkpoint, noise=ACTION_NOISE), layout),
+        prof.pick_eval_episodes * HORIZON, seed=CHECK_SEED, n_envs=prof.pick_eval_episodes)
+    success = float(np.mean([reached(ep) for ep in check]))
+    for level, maze_map in DATA_MAPS.items():
+        dataset_id = datasets.local_id("antmaze", level)
+        key = _input_key(level, prof, checkpoint)
+        if not rebuild and _stored_key(dataset_id, prof) == key:
+            continue
+        seed = COLLECT_SEEDS[level]
+        torch.manual_seed(seed)
+        data_layout = maze_env(maze_map).unwrapped.maze
+        episodes = collect(lambda m=maze_map: FlatMaze(maze_env(m)), planned_controller(
+            load_behaviour("antmaze", checkpoint, noise=ACTION_NOISE), data_layout),
+            prof.dataset_transitions, seed=seed,
+            progress=f"antmaze {level}" if progress else False)
+        for episode in episodes:
+            episode.observations = split_flat(episode.observations)
+        dataset = datasets.write_dataset(
+            dataset_id, episodes, prof, eval_env=eval_spec(), ref_min_score=0.0,
+            ref_max_score=1.0, algorithm_name=f"SB3 SAC goal-reaching controller (step "
+            f"{step}) + waypoint planner, action noise {ACTION_NOISE}",
+            description=f"{level} data for {MAZE_ENV}, local D4RL recipe, profile {prof.name}")
+        dataset.storage.update_metadata({"frozensteer_key": key, "profile": prof.name})
+    _write_manifest(prof, step, success, len(check))
+    _write_episode_table(prof)
+    return [datasets.summary(datasets.local_id("antmaze", level), prof)
+            for level in DATA_MAPS]
+
+
+def reached(episode: Episode) -> bool:
+    """Whether an episode of ``FlatMaze`` rows came within the success radius of its goal
+    (the sparse reward of the maze environments is 1 there)."""
+    return bool(np.any(episode.rewards > 0))
+
+
+def _input_key(level: str, prof: Profile, checkpoint: Path) -> str:
+    parts = [level, sha256(checkpoint), prof.dataset_transitions, COLLECT_SEEDS[level],
+             HORIZON, ACTION_NOISE, DATA_MAPS[level]]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+
+
+def _stored_key(dataset_id: str, prof: Profile) -> str | None:
+    try:
+        return datasets.load_dataset(dataset_id, prof).storage.metadata.get("frozensteer_key")
+    except (FileNotFoundError, RuntimeError):
+        return None
+
+
+def episode_table_path(profile: Profile | str) -> Path:
+    return paths.results() / "datasets" / get_profile(profile).name / "antmaze.csv"
+
+
+def _write_episode_table(prof: Profile) -> None:
+    rows = []
+    for level in DATA_MAPS:
+        dataset = datasets.load_dataset(datasets.local_id("antmaze", level), prof)
+        for i, ep in enumerate(dataset.iterate_episodes()):
+            start, goal = ep.observations["achieved_goal"][0], ep.observations["desired_goal"][0]
+            rows.append({"env": "antmaze", "level": level, "episode": i,
+                         "length": len(ep.rewards), "success": bool(np.any(ep.rewards > 0)),
+                         "start_x": start[0], "start_y": start[1],
+                         "goal_x": goal[0], "goal_y": goal[1]})
+    path = episode_table_path(prof)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.4g")
+    tmp.replace(path)
+
+
+def _write_manifest(prof: Profile, step: int, success: float, episodes: int) -> Path:
+    out = behaviour_dir("antmaze", prof)
+    files = sorted(p for p in out.rglob("*") if p.is_file() and p.name != "manifest.json")
+    manifest = {
+        "env": "antmaze", "controller_env": CONTROLLER_ID, "data_env": MAZE_ENV,
+        "profile": prof.name,
+        "seed": 0, "sac_steps": prof.sac_steps["antmaze"],
+        "sac_train_freq": prof.sac_train_freq["antmaze"],
+        "command": f"frozensteer data train-behaviour --env antmaze --profile {prof.name}",
+        "rebuild_datasets": f"frozensteer data build --env antmaze --profile {prof.name}",
+        "frozensteer_version": __version__, "code_commit": git_commit(),
+        "controller_step": step, "action_noise": ACTION_NOISE, "horizon": HORIZON,
+        "controller_success_rate": success, "controller_success_episodes": episodes,
+        "curve": "curve.csv",
+        "sha256": {str(p.relative_to(out)): sha256(p) for p in files}}
+    path = out / "manifest.json"
+    path.write_text(json.dumps(manifest, indent=1) + "\n")
+    return path
