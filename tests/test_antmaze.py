@@ -21,9 +21,14 @@ def test_controller_sees_the_target_relative_to_the_ant():
     obs, _ = env.reset(seed=3)
     arena = env.unwrapped
     position = arena.arena.data.qpos[:2]
-    np.testing.assert_allclose(obs[-2:], arena.target - position)
+    # the target in the ant's heading frame: same distance, rotated by the ant's yaw
+    np.testing.assert_allclose(np.linalg.norm(obs[-2:]), np.linalg.norm(arena.target - position))
     assert 1.0 - 1e-9 <= np.linalg.norm(obs[-2:]) <= 4.0 + 1e-9 or np.any(
         np.abs(arena.target) == arena.bounds)  # clipped to the arena
+    # a torso turned by 90 degrees sees a target ahead in x on its right
+    quarter = np.r_[0.5, np.cos(np.pi / 4), 0, 0, np.sin(np.pi / 4), np.zeros(22)]
+    np.testing.assert_allclose(antmaze.controller_observation(quarter, [0, 0], [2, 0])[-2:],
+                               [0, -2], atol=1e-12)
     # walking onto the target pays the bonus and draws a new one
     arena.target = position.copy()
     _, reward, *_, info = env.step(np.zeros(8))
@@ -41,7 +46,9 @@ def test_planned_controller_heads_for_the_next_cell():
     start = layout.cell_xy_to_rowcol(rows[27:29])
     assert tuple(start) == (1, 1)  # umaze starts in its "r" cell
     next_cell = layout.cell_rowcol_to_xy(np.array([1, 2]))
-    np.testing.assert_allclose(seen[0][0, -2:], next_cell - rows[27:29])
+    np.testing.assert_allclose(seen[0][0], antmaze.controller_observation(
+        rows[:27], rows[27:29], next_cell))
+    assert next_cell[0] > rows[27]  # the next cell lies east of the start
 
 
 def test_build_writes_both_mazes_for_plain_minari(tmp_path, monkeypatch):

@@ -8,9 +8,10 @@ the locomotion behaviour policies (``behaviour.py``, env name ``antmaze``), on
 inner walls), with a fresh target 1 to 4 m away whenever the last one is reached.
 
 Its observation is the ant's own 27 numbers (``observation`` of the maze environments: joint
-positions without x, y and velocities) followed by the target relative to the ant (x, y),
-so it can be driven by any maze's waypoints (``controller_observation``).  Its reward is the
-speed towards the target (m/s) plus 1 for each target reached.
+positions without x, y and velocities) followed by the target relative to the ant, in the
+ant's heading frame, so it can be driven by any maze's waypoints (``controller_observation``).  Its reward is the
+speed towards the target (m/s) plus 1 for each target reached; an episode ends after 500
+steps, or when the ant lands on its back.
 
 ``build`` then writes ``frozensteer/antmaze/umaze-v0`` and ``umaze-diverse-v0`` as D4RL did:
 ``AntMaze_UMaze-v4`` with ``continuing_task=True`` and ``reset_target=False``, 700-step
@@ -63,8 +64,16 @@ OWN = 27  # length of the maze environments' ``observation`` (the ant without x,
 
 def controller_observation(observation: np.ndarray, position: np.ndarray,
                            target: np.ndarray) -> np.ndarray:
-    """The controller's input: the ant's own state, then the target relative to it."""
-    return np.concatenate([observation, np.asarray(target) - np.asarray(position)], axis=-1)
+    """The controller's input: the ant's own state, then the target relative to the ant in
+    the ant's heading frame (forward, left), so that "walk to it" looks the same whichever
+    way the ant faces.  Works on one row or a batch."""
+    w, x, y, z = (observation[..., i] for i in range(1, 5))  # torso quaternion after its z
+    yaw = np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+    offset = np.asarray(target) - np.asarray(position)
+    cos, sin = np.cos(yaw), np.sin(yaw)
+    forward = cos * offset[..., 0] + sin * offset[..., 1]
+    left = -sin * offset[..., 0] + cos * offset[..., 1]
+    return np.concatenate([observation, np.stack([forward, left], axis=-1)], axis=-1)
 
 
 class GoalReachingAnt(gym.Env):
@@ -102,7 +111,11 @@ class GoalReachingAnt(gym.Env):
         if reached:
             reward += 1.0
             self._new_target(position)
-        return self._observe(obs), float(reward), False, False, {"success": bool(reached)}
+        # an ant on its back cannot get up again: the episode ends there
+        x, y = obs["observation"][2:4]
+        flipped = 1 - 2 * (x * x + y * y) < 0  # the torso's up axis points down
+        return (self._observe(obs), float(reward), bool(flipped), False,
+                {"success": bool(reached)})
 
     def _new_target(self, position: np.ndarray) -> None:
         distance = self.np_random.uniform(*TARGET_DISTANCE)
