@@ -4,6 +4,7 @@ import dataclasses
 
 import minari
 import numpy as np
+import pandas as pd
 import pytest
 
 from frozensteer.data import antmaze, datasets
@@ -51,13 +52,29 @@ def test_planned_controller_heads_for_the_next_cell():
     assert next_cell[0] > rows[27]  # the next cell lies east of the start
 
 
-def test_build_writes_both_mazes_for_plain_minari(tmp_path, monkeypatch):
-    monkeypatch.setenv("FROZENSTEER_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("FROZENSTEER_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
-    rows = antmaze.build(TINY, progress=False)
-    assert [r["dataset"] for r in rows] == ["frozensteer/antmaze/umaze-v0",
-                                           "frozensteer/antmaze/umaze-diverse-v0"]
+@pytest.fixture(scope="module")
+def maze_home(tmp_path_factory):
+    """Both tiny AntMaze datasets, built in a temporary home (variables set while building)."""
+    root = tmp_path_factory.mktemp("antmaze")
+    variables = dict(FROZENSTEER_HOME=str(root / "home"), FROZENSTEER_CACHE=str(root / "cache"),
+                     MINARI_DATASETS_PATH=str(root / "minari"))
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in variables.items():
+            mp.setenv(key, value)
+        rows = antmaze.build(TINY, progress=False)
+    return {"rows": rows, "variables": variables}
+
+
+@pytest.fixture
+def in_maze_home(maze_home, monkeypatch):
+    for key, value in maze_home["variables"].items():
+        monkeypatch.setenv(key, value)
+    return maze_home
+
+
+def test_build_writes_both_mazes_for_plain_minari(in_maze_home, monkeypatch):
+    assert [r["dataset"] for r in in_maze_home["rows"]] == [
+        "frozensteer/antmaze/umaze-v0", "frozensteer/antmaze/umaze-diverse-v0"]
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(datasets.minari_root(TINY)))
     starts = {}
     for level in ("umaze", "umaze-diverse"):
@@ -85,3 +102,33 @@ def test_antmaze_levels_are_the_mazes():
     assert datasets.local_id("antmaze", "umaze") == "frozensteer/antmaze/umaze-v0"
     with pytest.raises(ValueError, match="level must be one of .*umaze"):
         datasets.local_id("antmaze", "medium")
+
+
+def test_hindsight_goals_are_later_positions_of_the_same_episode(in_maze_home):
+    from frozensteer.agents.training import hindsight_goals
+    from frozensteer.data.transitions import from_minari
+
+    data = from_minari(datasets.load_dataset(datasets.local_id("antmaze", "umaze"), TINY))
+    assert data.observations.shape[1] == 29  # the ant, then its x, y
+    goals = hindsight_goals("antmaze", data)
+    positions = data.next_observations[:, -2:]
+    for t in range(0, len(data), 97):
+        same = np.flatnonzero((data.episode == data.episode[t]) & (np.arange(len(data)) >= t))
+        assert any(np.array_equal(goals[t], positions[u]) for u in same)
+
+
+def test_whole_antmaze_path_from_data_to_results_table(in_maze_home):
+    from frozensteer import experiments
+    from frozensteer.agents import training
+
+    profile = dataclasses.replace(TINY, antmaze_episodes_per_condition=1, eval_horizon=150)
+    training.train_all(profile, [("antmaze", "umaze"), ("antmaze", "umaze-diverse")])
+    scores = pd.read_csv(training.actor_scores_path(profile))
+    assert set(scores["env"]) == {"antmaze"} and scores["score_mean"].between(0, 100).all()
+    table = experiments.run_study("antmaze", profile, workers=1, progress=False)
+    assert len(table) == experiments.study_size("antmaze", profile) == 2 * 3 * 13
+    assert set(table["score"]) <= {0.0, 100.0}
+    assert (table["score"] == 100 * table["success"]).all()
+    assert (table["length"] == 150).all()  # continuing task: episodes run to the horizon
+    poe, kl = table[table.rule == "poe"], table[table.rule == "kl-reg"]
+    np.testing.assert_array_equal(poe["return"].to_numpy(), kl["return"].to_numpy())

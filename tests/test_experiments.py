@@ -47,7 +47,8 @@ def test_profiles_shrink_from_paper_to_smoke():
     assert paper.iql_steps == 300_000 and quick.iql_steps == 30_000 and smoke.iql_steps == 500
     assert paper.dataset_transitions > quick.dataset_transitions > smoke.dataset_transitions
     assert paper.sac_steps == {"hopper": 300_000, "walker2d": 500_000,
-                               "halfcheetah": 500_000, "ant": 500_000}
+                               "halfcheetah": 500_000, "ant": 500_000, "antmaze": 500_000}
+    assert smoke.eval_horizon == 200 and paper.eval_horizon is None
 
 
 @pytest.mark.parametrize("call", [lambda: get_profile("fast"),

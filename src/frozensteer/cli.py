@@ -6,7 +6,7 @@ import argparse
 import math
 import sys
 
-from frozensteer.data.envs import BEHAVIOUR_IDS, GYM_IDS
+from frozensteer.data.envs import BEHAVIOUR_IDS
 from frozensteer.profiles import PROFILES
 
 
@@ -57,8 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     train_cmds = train.add_subparsers(dest="train_command", required=True)
     for kind in ("actor", "prior"):
         cmd = train_cmds.add_parser(kind, parents=[common], help=f"train (or reuse) a {kind}")
-        cmd.add_argument("--env", required=True, choices=sorted(GYM_IDS))
-        cmd.add_argument("--dataset", default="medium", help="dataset level (default medium)")
+        cmd.add_argument("--env", required=True, choices=sorted(BEHAVIOUR_IDS))
+        cmd.add_argument("--dataset", default="medium",
+                         help="dataset level (default medium; for antmaze: umaze or "
+                              "umaze-diverse)")
         cmd.add_argument("--profile", default="paper", choices=sorted(PROFILES))
         if kind == "prior":
             cmd.add_argument("--quality", default="clean", choices=["clean", "degraded"])
@@ -66,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", parents=[common],
                               help="run a study's grid (cached sub-cells are reused)")
-    run.add_argument("--study", required=True, choices=["main", "harder"])
+    run.add_argument("--study", required=True, choices=["main", "harder", "antmaze"])
     run.add_argument("--profile", default="paper", choices=sorted(PROFILES))
     run.add_argument("--mode", default="deterministic", choices=["deterministic", "stochastic"])
     run.add_argument("--executor", default="local", choices=["local", "ray"])

@@ -44,8 +44,9 @@ def evaluate(make_env: Callable[[], gym.Env], actor, prior, goal: np.ndarray,
     """One row per (condition, episode): the outcome of every episode of a sub-cell.
 
     ``actor(obs)`` and ``prior(obs, goal)`` return ``DiagGaussian``; ``goal`` is the prior's
-    goal (one row, held for the whole episode).  ``make_env`` must be picklable when
-    ``workers > 1``.
+    goal (one row, held for the whole episode), or None for an environment whose
+    observations are dictionaries that carry it (``observation`` and ``desired_goal``, as
+    AntMaze's evaluation view).  ``make_env`` must be picklable when ``workers > 1``.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {list(MODES)}, got {mode!r}")
@@ -54,7 +55,8 @@ def evaluate(make_env: Callable[[], gym.Env], actor, prior, goal: np.ndarray,
                          f"{len(conditions)} conditions and {len(seeds)} seeds")
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
-    args = (make_env, actor, prior, np.asarray(goal, dtype=np.float32), mode, noise_seed)
+    args = (make_env, actor, prior, None if goal is None else np.asarray(goal, np.float32),
+            mode, noise_seed)
     shares = [s for s in np.array_split(np.arange(len(conditions)), workers) if len(s)]
     if len(shares) == 1:
         rows = _run(*args, list(conditions), list(seeds), progress)
@@ -75,7 +77,7 @@ def _run(make_env, actor, prior, goal, mode, noise_seed, conditions, seeds, prog
     actor, prior = copy.deepcopy(actor).double(), copy.deepcopy(prior).double()
     n_episodes = len(seeds)
     space = make_env().action_space
-    goal_t = torch.as_tensor(goal, dtype=torch.float64).reshape(1, -1)
+    goal_t = None if goal is None else torch.as_tensor(goal, dtype=torch.float64).reshape(1, -1)
     # per condition: its rule and coefficients (0 where a rule has none), so that each rule
     # composes the whole batch once and keeps its own rows (arithmetic is elementwise: a row's
     # result does not depend on the other rows)
@@ -87,9 +89,14 @@ def _run(make_env, actor, prior, goal, mode, noise_seed, conditions, seeds, prog
     rngs = [np.random.default_rng([noise_seed, seed]) for seed in seeds]
 
     @torch.no_grad()
-    def policy(obs: np.ndarray, index: np.ndarray) -> np.ndarray:
+    def policy(obs: np.ndarray | dict, index: np.ndarray) -> np.ndarray:
+        if isinstance(obs, dict):  # the environment names each episode's goal
+            goals = torch.as_tensor(obs["desired_goal"], dtype=torch.float64)
+            obs = obs["observation"]
+        else:
+            goals = goal_t.expand(len(index), -1)
         obs_t = torch.as_tensor(obs, dtype=torch.float64)
-        a, g = actor(obs_t), prior(obs_t, goal_t.expand(len(index), -1))
+        a, g = actor(obs_t), prior(obs_t, goals)
         which = index // n_episodes
         mean, std = a.mean.numpy().copy(), a.std.numpy().copy()  # the frozen rows
         for r in sorted(set(rule[which]) - {"frozen"}):

@@ -183,7 +183,7 @@ def compute_sub_cell(cell: SubCell, profile: Profile | str, mode: str = "determi
     """Run every condition and episode of a sub-cell; one tidy row per episode (no cache)."""
     from frozensteer.agents import freeze, load_actor, load_prior
     from frozensteer.agents.prior import deployment_goal, train_prior
-    from frozensteer.agents.training import dataset_key
+    from frozensteer.agents.training import dataset_key, hindsight_goals
     from frozensteer.data import datasets
     from frozensteer.data.envs import gym_id
     from frozensteer.data.transitions import from_minari
@@ -196,19 +196,26 @@ def compute_sub_cell(cell: SubCell, profile: Profile | str, mode: str = "determi
     transitions = from_minari(dataset)
     actor = load_actor(actor_file, env=cell.env)
     if prior_file is None:
-        prior = freeze(train_prior(transitions, "random", prof, seed=RANDOM_PRIOR_SEED)[0])
+        prior = freeze(train_prior(transitions, "random", prof, seed=RANDOM_PRIOR_SEED,
+                                   goals=hindsight_goals(cell.env, transitions))[0])
     else:
         prior = load_prior(prior_file, env=cell.env)
-    goal = deployment_goal(transitions, prof.goal_percentile)
     states = transitions.observations[np.random.default_rng(prof.selector_seed).choice(
         len(transitions), size=min(prof.selector_states, len(transitions)), replace=False)]
     conds = conditions(prof)
 
-    limit = {} if prof.eval_horizon is None else {"max_episode_steps": prof.eval_horizon}
-    rows = evaluate(functools.partial(gym.make, gym_id(cell.env), **limit), actor, prior, goal,
-                    conds, episode_seeds(cell.study, prof), mode=mode, workers=workers,
-                    progress=progress)
-    kl, shift = distance_to_actor(actor, prior, goal, states, conds)
+    if cell.env == "antmaze":  # each episode's observations carry its goal
+        from frozensteer.data import antmaze
+
+        make_env = functools.partial(antmaze.eval_env, prof.eval_horizon or antmaze.HORIZON)
+        goal, distance_goal = None, antmaze.eval_goal()
+    else:
+        limit = {} if prof.eval_horizon is None else {"max_episode_steps": prof.eval_horizon}
+        make_env = functools.partial(gym.make, gym_id(cell.env), **limit)
+        goal = distance_goal = deployment_goal(transitions, prof.goal_percentile)
+    rows = evaluate(make_env, actor, prior, goal, conds, episode_seeds(cell.study, prof),
+                    mode=mode, workers=workers, progress=progress)
+    kl, shift = distance_to_actor(actor, prior, distance_goal, states, conds)
     rows.insert(rows.columns.get_loc("beta") + 1, "kl_to_actor", kl[rows["condition"]])
     rows.insert(rows.columns.get_loc("kl_to_actor") + 1, "action_shift",
                 shift[rows["condition"]])
@@ -219,6 +226,7 @@ def compute_sub_cell(cell: SubCell, profile: Profile | str, mode: str = "determi
     meta = dataset.storage.metadata
     span = meta["ref_max_score"] - meta["ref_min_score"]
     rows.insert(rows.columns.get_loc("return") + 1, "score",
+                100.0 * rows["success"] if cell.env == "antmaze" else
                 100 * (rows["return"] - meta["ref_min_score"]) / span)
     return rows.assign(mode=mode, profile=prof.name, code_version=__version__,
                        dataset_id=dataset_id, dataset_key=dataset_key(dataset),

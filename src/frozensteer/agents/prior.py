@@ -66,13 +66,17 @@ def deployment_goal(transitions: Transitions, percentile: float) -> np.ndarray:
 
 
 def train_prior(transitions: Transitions, quality: str, profile: Profile | str, *,
-                seed: int = 0, progress: bool | str = False
+                seed: int = 0, goals: np.ndarray | None = None, progress: bool | str = False
                 ) -> tuple[GaussianPolicy, list[dict]]:
-    """A goal-conditioned prior of the given quality, trained on ``transitions``."""
+    """A goal-conditioned prior of the given quality, trained on ``transitions`` with
+    hindsight ``goals`` (one row per transition; default: the mean future reward)."""
     if quality not in QUALITIES:
         raise ValueError(f"quality must be one of {list(QUALITIES)}, got {quality!r}")
     prof = get_profile(profile)
-    goals = mean_future_reward(transitions)
+    goals = mean_future_reward(transitions) if goals is None else goals
+    if len(goals) != len(transitions):
+        raise ValueError(f"goals must have one row per transition ({len(transitions)}), "
+                         f"got {len(goals)}")
     steps = prof.bc_steps
     data = transitions
     if quality == "degraded":

@@ -11,6 +11,7 @@ lists every policy file of a profile with its provenance.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -22,10 +23,10 @@ import pandas as pd
 import torch
 
 from frozensteer import paths
-from frozensteer.agents.bc import BCConfig
+from frozensteer.agents.bc import BCConfig, train_bc
 from frozensteer.agents.checkpoint import cache_key, load_policy, read_checkpoint, save_policy
 from frozensteer.agents.iql import IQLConfig, train_iql
-from frozensteer.agents.prior import QUALITIES
+from frozensteer.agents.prior import QUALITIES, later_position
 from frozensteer.agents.prior import train_prior as fit_prior
 from frozensteer.data import datasets
 from frozensteer.data.envs import gym_id
@@ -33,6 +34,8 @@ from frozensteer.data.transitions import from_minari
 from frozensteer.profiles import Profile, get_profile
 from frozensteer.provenance import git_commit, sha256
 from frozensteer.rollout import run_episodes
+
+LATER_P = 0.01  # AntMaze hindsight goals: geometric offset, mean 100 steps (PROTOCOL.md 9)
 
 # CORL's published IQL scores on D4RL's own (v2) data: a yardstick only, the data differ.
 CORL_IQL = {("hopper", "medium"): 67.5, ("halfcheetah", "medium"): 48.3,
@@ -79,10 +82,17 @@ def dataset_key(dataset) -> str:
 
 def train_actor(env: str, level: str, profile: Profile | str, *,
                 progress: bool = True) -> Path:
-    """The IQL frozen actor of ``frozensteer/<env>/<level>-v0`` (trained unless cached)."""
+    """The frozen actor of ``frozensteer/<env>/<level>-v0`` (trained unless cached): IQL for
+    locomotion, behaviour cloning for AntMaze (PROTOCOL.md section 8)."""
     prof = get_profile(profile)
     dataset_id = datasets.local_id(env, level)
     dataset = datasets.load_dataset(dataset_id, prof)
+    if env == "antmaze":
+        bc = BCConfig(steps=prof.bc_steps, batch_size=prof.batch_size)
+        return _cached("actor", env, level, prof, None, dataset_id, dataset,
+                       {"algorithm": "bc", **bc.as_dict()},
+                       lambda data, _key: train_bc(data.observations, data.actions, bc,
+                                                   progress=progress and f"BC {env}"))
     config = IQLConfig(steps=prof.iql_steps, batch_size=prof.batch_size)
     state = unfinished_path("actor", env, level, prof)
     return _cached("actor", env, level, prof, None, dataset_id, dataset, config.as_dict(),
@@ -102,9 +112,20 @@ def train_prior(env: str, level: str, quality: str, profile: Profile | str, *,
         steps=prof.bc_steps, batch_size=prof.batch_size, seed=seed).as_dict(),
         "degraded_episode_fraction": prof.degraded_episode_fraction,
         "degraded_step_fraction": prof.degraded_step_fraction}
+    if env == "antmaze":
+        config["goal"] = f"(x, y) a geometric number of steps later, p={LATER_P}"
     return _cached("prior", env, level, prof, quality, dataset_id, dataset, config,
                    lambda data, _key: fit_prior(data, quality, prof, seed=seed,
-                                          progress=progress and f"prior {env} {quality}"))
+                                                goals=hindsight_goals(env, data, seed),
+                                                progress=progress and f"prior {env} {quality}"))
+
+
+def hindsight_goals(env: str, data, seed: int = 0) -> np.ndarray | None:
+    """The priors' hindsight goals: for AntMaze the (x, y) reached later in the episode (the
+    last two numbers of each next observation row); None (mean future reward) otherwise."""
+    if env != "antmaze":
+        return None
+    return later_position(data, data.next_observations[:, -2:], seed=seed, p=LATER_P)
 
 
 def _cached(kind, env, level, prof, quality, dataset_id, dataset, config, fit) -> Path:
@@ -129,9 +150,23 @@ def _cached(kind, env, level, prof, quality, dataset_id, dataset, config, fit) -
 
 def evaluate_actor(path: Path, env: str, profile: Profile | str,
                    episodes: int | None = None) -> np.ndarray:
-    """Normalised scores of the frozen actor at ``path`` over ``episodes`` seeded episodes."""
+    """Normalised scores of the frozen actor at ``path`` over ``episodes`` seeded episodes
+    (AntMaze: 100 for an episode that reaches the goal, else 0)."""
     prof = get_profile(profile)
     actor = load_policy(path, env=env, kind="actor")
+    if env == "antmaze":
+        from frozensteer.data import antmaze
+
+        seeds = [prof.base_seed + i for i in range(episodes or
+                                                    prof.antmaze_episodes_per_condition)]
+
+        @torch.no_grad()
+        def act_maze(obs, _index):
+            rows = torch.as_tensor(obs["observation"], dtype=torch.float32)
+            return np.clip(actor(rows).mean.numpy(), -1.0, 1.0)
+
+        make = functools.partial(antmaze.eval_env, prof.eval_horizon or antmaze.HORIZON)
+        return 100.0 * run_episodes(make, seeds, act_maze).success
     dataset = datasets.load_dataset(read_checkpoint(path)["dataset_id"], prof)
     space = gym.make(gym_id(env)).action_space
     seeds = [prof.base_seed + i for i in range(episodes or prof.episodes_per_condition)]
@@ -211,9 +246,14 @@ def train_all(profile: Profile | str, cells: list[tuple[str, str]]) -> None:
     paper.  Reused where cached."""
     from frozensteer.data import recipe
 
+    from frozensteer.data import antmaze
+
     prof = get_profile(profile)
     for env in dict.fromkeys(env for env, _ in cells):
-        recipe.build(env, prof, progress=False)
+        if env == "antmaze":
+            antmaze.build(prof, progress=False)
+        else:
+            recipe.build(env, prof, progress=False)
     scores = actor_scores_path(prof)
     for env, level in cells:
         path = policy_path("actor", env, level, prof)

@@ -41,6 +41,7 @@ from frozensteer.data.behaviour import behaviour_dir, read_curve, train_behaviou
 from frozensteer.data.collect import Episode, collect
 from frozensteer.data.envs import CONTROLLER_ID
 from frozensteer.data.picks import checkpoint_path, load_behaviour
+from frozensteer.data.transitions import observation_rows
 from frozensteer.profiles import Profile, get_profile
 from frozensteer.provenance import git_commit, sha256
 
@@ -156,6 +157,32 @@ class FlatMaze(gym.ObservationWrapper):
 
     def observation(self, obs: dict) -> np.ndarray:
         return np.concatenate([obs["observation"], obs["achieved_goal"], obs["desired_goal"]])
+
+
+class GoalView(gym.ObservationWrapper):
+    """The evaluation view of a maze: the actor's row (``observation`` then
+    ``achieved_goal``, as in the datasets' transitions) and the episode's goal."""
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        self.observation_space = gym.spaces.Dict({
+            "observation": gym.spaces.Box(-np.inf, np.inf, (OWN + 2,), np.float64),
+            "desired_goal": env.observation_space["desired_goal"]})
+
+    def observation(self, obs: dict) -> dict:
+        return {"observation": observation_rows(obs), "desired_goal": obs["desired_goal"]}
+
+
+def eval_env(horizon: int = HORIZON) -> gym.Env:
+    """The environment of the AntMaze grid: the fixed-goal UMaze, 700 steps, goal view."""
+    return GoalView(maze_env(UMAZE, horizon))
+
+
+def eval_goal() -> np.ndarray:
+    """The centre of the evaluation goal cell (episodes add up to 1 m of noise to it)."""
+    layout = maze_env().unwrapped.maze
+    cell = next((r, c) for r, row in enumerate(UMAZE) for c, v in enumerate(row) if v == "g")
+    return np.asarray(layout.cell_rowcol_to_xy(np.array(cell)), dtype=np.float32)
 
 
 def split_flat(rows: np.ndarray) -> dict[str, np.ndarray]:

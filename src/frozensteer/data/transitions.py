@@ -33,11 +33,21 @@ class Transitions:
         return Transitions(*(getattr(self, f)[mask] for f in self.__dataclass_fields__))
 
 
+def observation_rows(observations) -> np.ndarray:
+    """Observation rows; a goal environment's dictionaries become ``observation`` followed by
+    ``achieved_goal`` (for AntMaze: the ant, then its x, y, as in D4RL's rows)."""
+    if isinstance(observations, dict):
+        return np.concatenate([observations["observation"], observations["achieved_goal"]],
+                              axis=-1)
+    return observations
+
+
 def from_minari(dataset: minari.MinariDataset) -> Transitions:
     parts = {k: [] for k in Transitions.__dataclass_fields__}
     for i, ep in enumerate(dataset.iterate_episodes()):
-        parts["observations"].append(ep.observations[:-1])
-        parts["next_observations"].append(ep.observations[1:])
+        rows = observation_rows(ep.observations)
+        parts["observations"].append(rows[:-1])
+        parts["next_observations"].append(rows[1:])
         parts["actions"].append(ep.actions)
         parts["rewards"].append(ep.rewards)
         parts["terminals"].append(ep.terminations)
