@@ -127,3 +127,24 @@ def alpha_response(ax: plt.Axes, table: pd.DataFrame, title: str, value: str = "
                    "action_shift": "RMS shift of the mean action\n(action units)",
                    "kl_to_actor": "KL to the actor (nats)"}[value])
     ax.grid(alpha=0.3)
+
+
+def maze_paths(ax: plt.Axes, walls: np.ndarray, size: float, paths: dict[str, np.ndarray],
+               goal: np.ndarray, radius: float) -> None:
+    """(x, y) paths on the maze map: wall cells, the success disc around the goal, and one
+    line per labelled path from its start (circle) to its end (cross)."""
+    for x, y in walls:
+        ax.add_patch(plt.Rectangle((x - size / 2, y - size / 2), size, size, color="0.75",
+                                   lw=0))
+    ax.add_patch(plt.Circle(goal, radius, color="tab:green", alpha=0.4, lw=0,
+                            label=f"goal (success radius {radius:g} m)"))
+    for k, (label, path) in enumerate(paths.items()):
+        color = plt.get_cmap("tab10")(k)
+        ax.plot(path[:, 0], path[:, 1], lw=1.2, color=color, label=label)
+        ax.plot(*path[0], "o", color=color, ms=5)
+        ax.plot(*path[-1], "x", color=color, ms=7)
+    ax.set_aspect("equal")
+    ax.set_xlim(walls[:, 0].min() - size / 2, walls[:, 0].max() + size / 2)
+    ax.set_ylim(walls[:, 1].min() - size / 2, walls[:, 1].max() + size / 2)
+    ax.set_xlabel("x (m)")
+    ax.set_ylabel("y (m)")

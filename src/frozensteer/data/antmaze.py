@@ -24,13 +24,15 @@ datasets, and both datasets name the same evaluation environment: the fixed-goal
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
+import io
 import json
+import warnings
 from pathlib import Path
 
 import gymnasium as gym
-import gymnasium_robotics  # noqa: F401 - registers the maze environments
 import numpy as np
 import pandas as pd
 import torch
@@ -45,8 +47,17 @@ from frozensteer.data.transitions import observation_rows
 from frozensteer.profiles import Profile, get_profile
 from frozensteer.provenance import git_commit, sha256
 
+# Importing Gymnasium-Robotics registers the maze environments; it also prints a notice about
+# its Adroit environments, which this project does not use.
+with contextlib.redirect_stderr(io.StringIO()):
+    import gymnasium_robotics  # noqa: F401
+# D4RL's AntMaze, as Minari's D4RL/antmaze datasets, is the v4 maze: pinned on purpose.
+warnings.filterwarnings("ignore", message=r".*AntMaze_\w+-v4 is out of date",
+                        category=DeprecationWarning)
+
 ARENA = "AntMaze_Open-v4"
 REACHED = 0.5  # m: a controller target counts as reached this close
+SUCCESS_RADIUS = 0.45  # m: the maze environments' own success radius (sparse reward 1)
 TARGET_DISTANCE = (1.0, 4.0)  # m: range of a new target's distance from the ant
 MARGIN = 1.0  # m: targets stay this far inside the arena's walls
 
@@ -307,3 +318,42 @@ def _write_manifest(prof: Profile, step: int, success: float, episodes: int) -> 
     path = out / "manifest.json"
     path.write_text(json.dumps(manifest, indent=1) + "\n")
     return path
+
+
+# --- what the chapter draws -----------------------------------------------------------------
+
+
+def walls(maze_map: list[list] = UMAZE) -> tuple[np.ndarray, float]:
+    """Centres (x, y) of the wall cells, and the cell size in metres."""
+    layout = maze_env(maze_map).unwrapped.maze
+    cells = [(r, c) for r, row in enumerate(maze_map) for c, v in enumerate(row) if v == 1]
+    return (np.array([layout.cell_rowcol_to_xy(np.array(cell)) for cell in cells]),
+            float(layout.maze_size_scaling))
+
+
+@torch.no_grad()
+def trajectories(actor, prior, conditions: list, seed: int, horizon: int = HORIZON
+                 ) -> tuple[list[np.ndarray], np.ndarray]:
+    """The (x, y) path of one deterministic evaluation episode per condition, all from the
+    start of reset ``seed``, and that episode's goal."""
+    actor, prior = copy.deepcopy(actor).double(), copy.deepcopy(prior).double()
+    paths = [[] for _ in conditions]
+    goal = []
+
+    def act(obs: dict, index: np.ndarray) -> np.ndarray:
+        rows = torch.as_tensor(obs["observation"], dtype=torch.float64)
+        goals = torch.as_tensor(obs["desired_goal"], dtype=torch.float64)
+        a, g = actor(rows), prior(rows, goals)
+        actions = []
+        for row, i in enumerate(index):
+            paths[i].append(obs["observation"][row, -2:].copy())
+            one = type(a)(a.mean[row:row + 1], a.std[row:row + 1])
+            other = type(g)(g.mean[row:row + 1], g.std[row:row + 1])
+            actions.append(conditions[i].apply(one, other).mean[0].numpy())
+        goal[:] = [obs["desired_goal"][0]]
+        return np.clip(np.array(actions), -1.0, 1.0).astype(np.float32)
+
+    from frozensteer.rollout import run_episodes
+
+    run_episodes(lambda: eval_env(horizon), [seed] * len(conditions), act)
+    return [np.array(p) for p in paths], np.asarray(goal[0])
