@@ -228,17 +228,22 @@ def build(profile: Profile | str, *, progress: bool = True, rebuild: bool = Fals
     train_behaviour("antmaze", prof, progress=progress)
     step = controller_step(prof)
     checkpoint = checkpoint_path("antmaze", prof, step)
+    keys = {level: _input_key(level, prof, checkpoint) for level in DATA_MAPS}
+    todo = [level for level in DATA_MAPS if rebuild or
+            _stored_key(datasets.local_id("antmaze", level), prof) != keys[level]]
+    manifest = behaviour_dir("antmaze", prof) / "manifest.json"
+    if not todo and manifest.exists() and episode_table_path(prof).exists() and json.loads(
+            manifest.read_text()).get("controller_step") == step:
+        return [datasets.summary(datasets.local_id("antmaze", level), prof)
+                for level in DATA_MAPS]  # everything up to date: no check, no rewrite
     layout = maze_env().unwrapped.maze
     torch.manual_seed(CHECK_SEED)
     check = collect(lambda: FlatMaze(maze_env()), planned_controller(
         load_behaviour("antmaze", checkpoint, noise=ACTION_NOISE), layout),
         prof.pick_eval_episodes * HORIZON, seed=CHECK_SEED, n_envs=prof.pick_eval_episodes)
     success = float(np.mean([reached(ep) for ep in check]))
-    for level, maze_map in DATA_MAPS.items():
-        dataset_id = datasets.local_id("antmaze", level)
-        key = _input_key(level, prof, checkpoint)
-        if not rebuild and _stored_key(dataset_id, prof) == key:
-            continue
+    for level in todo:
+        maze_map, dataset_id = DATA_MAPS[level], datasets.local_id("antmaze", level)
         seed = COLLECT_SEEDS[level]
         torch.manual_seed(seed)
         data_layout = maze_env(maze_map).unwrapped.maze
@@ -253,7 +258,7 @@ def build(profile: Profile | str, *, progress: bool = True, rebuild: bool = Fals
             ref_max_score=1.0, algorithm_name=f"SB3 SAC goal-reaching controller (step "
             f"{step}) + waypoint planner, action noise {ACTION_NOISE}",
             description=f"{level} data for {MAZE_ENV}, local D4RL recipe, profile {prof.name}")
-        dataset.storage.update_metadata({"frozensteer_key": key, "profile": prof.name})
+        dataset.storage.update_metadata({"frozensteer_key": keys[level], "profile": prof.name})
     _write_manifest(prof, step, success, len(check))
     _write_episode_table(prof)
     return [datasets.summary(datasets.local_id("antmaze", level), prof)

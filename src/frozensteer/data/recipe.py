@@ -51,11 +51,13 @@ def build(env: str, profile: Profile | str, *, progress: bool = True,
     picks = pick_policies(env, prof)
     meta = {"eval_env": gym_id(env), "ref_min_score": picks["ref_min_score"],
             "ref_max_score": picks["ref_max_score"]}
+    changed = False
     for level in datasets.LEVELS:
         dataset_id = datasets.local_id(env, level)
         key = _input_key(env, level, prof, picks)
         if not rebuild and _stored_key(dataset_id, prof) == key:
             continue
+        changed = True
         if level == "medium-expert":
             parts = [datasets.local_id(env, "medium"), datasets.local_id(env, "expert")]
             dataset = datasets.combine(
@@ -70,8 +72,10 @@ def build(env: str, profile: Profile | str, *, progress: bool = True,
                 description=f"{level} data for {gym_id(env)}, local D4RL recipe, profile "
                             f"{prof.name}")
         dataset.storage.update_metadata({"frozensteer_key": key, "profile": prof.name})
-    write_manifest(env, prof, picks)
-    _write_episode_table(env, prof)
+    manifest = behaviour_dir(env, prof) / "manifest.json"
+    if changed or not manifest.exists() or not episode_table_path(env, prof).exists():
+        write_manifest(env, prof, picks)
+        _write_episode_table(env, prof)
     return [datasets.summary(datasets.local_id(env, level), prof) for level in datasets.LEVELS]
 
 
