@@ -19,6 +19,11 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $@
 
+# papermill's injected parameters cell is tagged remove-cell, like the cell it overrides
+export HIDE_INJECTED := import nbformat, sys; nb = nbformat.read(sys.argv[1], 4); \
+  [c.metadata.setdefault("tags", []).append("remove-cell") for c in nb.cells \
+   if "injected-parameters" in c.metadata.get("tags", [])]; nbformat.write(nb, sys.argv[1])
+
 # Execute every chapter with papermill at $(PROFILE) into $(OUT) (notebook per chapter).
 OUT ?= book/executed
 chapters: setup
@@ -27,7 +32,8 @@ chapters: setup
 	  echo "== executing $$ch at profile $(PROFILE)"; \
 	  $(BIN)/jupytext --quiet --to ipynb -o $(OUT)/$$ch.ipynb book/notebooks/$$ch.md && \
 	  $(BIN)/papermill --cwd $(OUT) -k python3 -p profile $(PROFILE) \
-	    $(OUT)/$$ch.ipynb $(OUT)/$$ch.ipynb || exit 1; \
+	    $(OUT)/$$ch.ipynb $(OUT)/$$ch.ipynb && \
+	  $(BIN)/python -c "$$HIDE_INJECTED" $(OUT)/$$ch.ipynb || exit 1; \
 	done
 
 book: chapters
