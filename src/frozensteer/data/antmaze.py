@@ -230,7 +230,7 @@ def build(profile: Profile | str, *, progress: bool = True, rebuild: bool = Fals
     checkpoint = checkpoint_path("antmaze", prof, step)
     keys = {level: _input_key(level, prof, checkpoint) for level in DATA_MAPS}
     todo = [level for level in DATA_MAPS if rebuild or
-            _stored_key(datasets.local_id("antmaze", level), prof) != keys[level]]
+            datasets.stored_key(datasets.local_id("antmaze", level), prof) != keys[level]]
     manifest = behaviour_dir("antmaze", prof) / "manifest.json"
     if not todo and manifest.exists() and episode_table_path(prof).exists() and json.loads(
             manifest.read_text()).get("controller_step") == step:
@@ -275,13 +275,6 @@ def _input_key(level: str, prof: Profile, checkpoint: Path) -> str:
     parts = [level, sha256(checkpoint), prof.dataset_transitions, COLLECT_SEEDS[level],
              HORIZON, ACTION_NOISE, DATA_MAPS[level]]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
-
-
-def _stored_key(dataset_id: str, prof: Profile) -> str | None:
-    try:
-        return datasets.load_dataset(dataset_id, prof).storage.metadata.get("frozensteer_key")
-    except (FileNotFoundError, RuntimeError):
-        return None
 
 
 def episode_table_path(profile: Profile | str) -> Path:

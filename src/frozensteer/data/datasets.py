@@ -232,6 +232,15 @@ def _move_into_place(dataset_id: str, staging: Path, root: Path) -> None:
     (staging / dataset_id).rename(target)
 
 
+def stored_key(dataset_id: str, prof: Profile) -> str | None:
+    """The recipe's input key of an existing, readable local dataset (None if absent or
+    broken): a build reuses a dataset whose key matches its inputs."""
+    try:
+        return load_dataset(dataset_id, prof).storage.metadata.get("frozensteer_key")
+    except (FileNotFoundError, RuntimeError):
+        return None
+
+
 def episode_returns(dataset: minari.MinariDataset) -> np.ndarray:
     return np.array([float(np.sum(ep.rewards)) for ep in dataset.iterate_episodes()])
 

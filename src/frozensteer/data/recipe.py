@@ -55,7 +55,7 @@ def build(env: str, profile: Profile | str, *, progress: bool = True,
     for level in datasets.LEVELS:
         dataset_id = datasets.local_id(env, level)
         key = _input_key(env, level, prof, picks)
-        if not rebuild and _stored_key(dataset_id, prof) == key:
+        if not rebuild and datasets.stored_key(dataset_id, prof) == key:
             continue
         changed = True
         if level == "medium-expert":
@@ -137,14 +137,6 @@ def _input_key(env: str, level: str, prof: Profile, picks: dict) -> str:
         parts += [_input_key(env, p, prof, picks) for p in ("medium", "expert")]
         parts.append("eval_env_spec")  # the combined metadata names the evaluation env
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
-
-
-def _stored_key(dataset_id: str, prof: Profile) -> str | None:
-    """The input key of an existing, readable dataset (None if absent or broken)."""
-    try:
-        return datasets.load_dataset(dataset_id, prof).storage.metadata.get("frozensteer_key")
-    except (FileNotFoundError, RuntimeError):
-        return None
 
 
 # --- medium-replay ------------------------------------------------------------------------
