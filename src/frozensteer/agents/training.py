@@ -244,9 +244,7 @@ def train_all(profile: Profile | str, cells: list[tuple[str, str]]) -> None:
     """Build every dataset and train every actor (scored) and prior file of ``cells``
     ((environment, level) pairs) that is missing at ``profile``: minutes at smoke, days at
     paper.  Reused where cached."""
-    from frozensteer.data import recipe
-
-    from frozensteer.data import antmaze
+    from frozensteer.data import antmaze, recipe
 
     prof = get_profile(profile)
     for env in dict.fromkeys(env for env, _ in cells):
