@@ -40,7 +40,7 @@ import torch
 from frozensteer import __version__, paths
 from frozensteer.data import datasets, maze
 from frozensteer.data.behaviour import behaviour_dir, read_curve, train_behaviour
-from frozensteer.data.collect import Episode, collect
+from frozensteer.data.collect import collect
 from frozensteer.data.envs import CONTROLLER_ID
 from frozensteer.data.picks import checkpoint_path, load_behaviour
 from frozensteer.data.transitions import observation_rows
@@ -265,9 +265,9 @@ def build(profile: Profile | str, *, progress: bool = True, rebuild: bool = Fals
             for level in DATA_MAPS]
 
 
-def reached(episode: Episode) -> bool:
-    """Whether an episode of ``FlatMaze`` rows came within the success radius of its goal
-    (the sparse reward of the maze environments is 1 there)."""
+def reached(episode) -> bool:
+    """Whether an episode (collected or read from a dataset) came within the success radius
+    of its goal (the sparse reward of the maze environments is 1 there)."""
     return bool(np.any(episode.rewards > 0))
 
 
@@ -288,7 +288,7 @@ def _write_episode_table(prof: Profile) -> None:
         for i, ep in enumerate(dataset.iterate_episodes()):
             start, goal = ep.observations["achieved_goal"][0], ep.observations["desired_goal"][0]
             rows.append({"env": "antmaze", "level": level, "episode": i,
-                         "length": len(ep.rewards), "success": bool(np.any(ep.rewards > 0)),
+                         "length": len(ep.rewards), "success": reached(ep),
                          "start_x": start[0], "start_y": start[1],
                          "goal_x": goal[0], "goal_y": goal[1]})
     path = episode_table_path(prof)
