@@ -64,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--profile", default="paper", choices=sorted(PROFILES))
         if kind == "prior":
             cmd.add_argument("--quality", default="clean", choices=["clean", "degraded"])
+        else:
+            cmd.add_argument("--device", default="cpu",
+                             help="torch device of IQL training, e.g. cuda (default cpu); a "
+                                  "run interrupted on one device resumes on another")
         cmd.set_defaults(handler=_train_policy, kind=kind)
 
     run = commands.add_parser("run", parents=[common],
@@ -104,7 +108,7 @@ def _train_policy(args) -> None:
     from frozensteer.agents import training
 
     if args.kind == "actor":
-        path = training.train_actor(args.env, args.dataset, args.profile)
+        path = training.train_actor(args.env, args.dataset, args.profile, device=args.device)
         scores = training.evaluate_actor(path, args.env, args.profile)
         row = training.record_actor_score(args.env, args.dataset, args.profile, scores)
         row = row[(row["env"] == args.env) & (row["level"] == args.dataset)].iloc[0]

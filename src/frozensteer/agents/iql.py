@@ -5,12 +5,15 @@ Polyak-averaged targets, a state-value function fitted by expectile regression o
 critics, and a Gaussian actor (``GaussianPolicy``) fitted by advantage-weighted regression.
 Rewards are scaled by ``1000 / (max episode return - min episode return)`` of the dataset;
 all networks see observations normalised with the dataset's statistics (PROTOCOL.md 8).
-Training can be interrupted and resumed (``state``).
+Training can be interrupted and resumed (``state``), also on another device: a run begun on
+a GPU (``device="cuda"``) can be finished on a CPU. Each row of the loss curve carries the
+cumulative training time and the device that reached it.
 """
 
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -56,9 +59,11 @@ def reward_scale(data: Transitions) -> float:
 
 
 def train_iql(data: Transitions, config: IQLConfig, *, progress: bool | str = False,
-              state: Path | None = None, state_key: str = "", save_every: int = 10_000
-              ) -> tuple[GaussianPolicy, list[dict]]:
-    """The IQL actor trained on ``data``, and a loss curve (about a hundred rows).
+              state: Path | None = None, state_key: str = "", save_every: int = 10_000,
+              device: str = "cpu") -> tuple[GaussianPolicy, list[dict]]:
+    """The IQL actor trained on ``data`` (returned on the CPU), and a loss curve (about a
+    hundred rows).  ``device`` is where the networks and data live during training; the
+    minibatch indices come from the same CPU generator on every device.
 
     With ``state``, the whole training state (networks, targets, optimisers, sampler) is
     saved there every ``save_every`` steps, and a run finding a state saved under the same
@@ -72,20 +77,26 @@ def train_iql(data: Transitions, config: IQLConfig, *, progress: bool | str = Fa
     mean = torch.as_tensor(data.observations.mean(0))
     std = torch.as_tensor(data.observations.std(0)).clamp_min(1e-3)
 
-    def norm(x):
-        return (x - mean) / std
-
-    obs = torch.as_tensor(data.observations)
-    next_obs = torch.as_tensor(data.next_observations)
-    actions = torch.as_tensor(data.actions)
-    rewards = torch.as_tensor(data.rewards * reward_scale(data), dtype=torch.float32)
-    not_done = 1.0 - torch.as_tensor(data.terminals, dtype=torch.float32)
-
     actor = GaussianPolicy(obs_dim, act_dim, hidden=config.hidden)
     actor.set_input_statistics(mean, std)
     q1, q2 = mlp(obs_dim + act_dim, config.hidden), mlp(obs_dim + act_dim, config.hidden)
     q1_target, q2_target = copy.deepcopy(q1), copy.deepcopy(q2)
     value = mlp(obs_dim, config.hidden)
+    for net in (actor, q1, q2, q1_target, q2_target, value):
+        net.to(device)
+
+    def tensor(x, dtype=None):
+        return torch.as_tensor(x, dtype=dtype).to(device)
+
+    mean, std = mean.to(device), std.to(device)
+
+    def norm(x):
+        return (x - mean) / std
+
+    obs, next_obs = tensor(data.observations), tensor(data.next_observations)
+    actions = tensor(data.actions)
+    rewards = tensor(data.rewards * reward_scale(data), torch.float32)
+    not_done = 1.0 - tensor(data.terminals, torch.float32)
     q_opt = torch.optim.Adam([*q1.parameters(), *q2.parameters()], lr=config.lr)
     v_opt = torch.optim.Adam(value.parameters(), lr=config.lr)
     actor_opt = torch.optim.Adam(actor.parameters(), lr=config.lr)
@@ -93,7 +104,7 @@ def train_iql(data: Transitions, config: IQLConfig, *, progress: bool | str = Fa
     generator = torch.Generator().manual_seed(config.seed)
 
     log_every = max(1, config.steps // 100)
-    curve, sums, start = [], np.zeros(3), 0
+    curve, sums, start, wall = [], torch.zeros(3, device=device), 0, 0.0
     modules = {"actor": actor, "q1": q1, "q2": q2, "q1_target": q1_target,
                "q2_target": q2_target, "value": value, "q_opt": q_opt, "v_opt": v_opt,
                "actor_opt": actor_opt, "actor_schedule": actor_schedule}
@@ -102,10 +113,12 @@ def train_iql(data: Transitions, config: IQLConfig, *, progress: bool | str = Fa
         for name, module in modules.items():
             module.load_state_dict(saved[name])
         generator.set_state(saved["generator"])
-        curve, sums, start = saved["curve"], np.array(saved["sums"]), saved["step"]
+        curve, start, wall = saved["curve"], saved["step"], saved.get("wall_s", 0.0)
+        sums = torch.tensor(saved["sums"], device=device)
+    begun = time.perf_counter() - wall
     for step in tqdm(range(start + 1, config.steps + 1), desc=progress or "IQL",
                      initial=start, total=config.steps, disable=not progress, leave=False):
-        batch = torch.randint(len(obs), (config.batch_size,), generator=generator)
+        batch = torch.randint(len(obs), (config.batch_size,), generator=generator).to(device)
         s, a, r = norm(obs[batch]), actions[batch], rewards[batch]
         s_next, live = norm(next_obs[batch]), not_done[batch]
         sa = torch.cat([s, a], dim=-1)
@@ -141,16 +154,19 @@ def train_iql(data: Transitions, config: IQLConfig, *, progress: bool | str = Fa
         actor_opt.step()
         actor_schedule.step()
 
-        sums += (v_loss.item(), q_loss.item(), actor_loss.item())
+        sums += torch.stack([v_loss, q_loss, actor_loss]).detach()  # no sync on a GPU
         if step % log_every == 0:
             v, q, pi = (float(x) for x in sums / log_every)
-            curve.append({"step": step, "value_loss": v, "q_loss": q, "actor_loss": pi})
-            sums[:] = 0
-        if state is not None and step % save_every == 0 and step < config.steps:
+            curve.append({"step": step, "value_loss": v, "q_loss": q, "actor_loss": pi,
+                          "wall_s": round(time.perf_counter() - begun, 1),
+                          "device": str(device)})
+            sums.zero_()
+        if state is not None and (step % save_every == 0 or step == config.steps):
             _save_state(state, {"key": state_key, "step": step, "curve": curve,
                                 "sums": sums.tolist(), "generator": generator.get_state(),
+                                "wall_s": time.perf_counter() - begun,
                                 **{name: m.state_dict() for name, m in modules.items()}})
-    return actor, curve
+    return actor.cpu(), curve
 
 
 def _save_state(path: Path, payload: dict) -> None:
@@ -165,7 +181,7 @@ def _load_state(path: Path | None, key: str) -> dict | None:
     if path is None or not path.exists():
         return None
     try:
-        payload = torch.load(path, weights_only=True)
+        payload = torch.load(path, weights_only=True, map_location="cpu")
     except Exception:  # noqa: BLE001 - a torn file: start afresh
         return None
     return payload if payload.get("key") == key else None

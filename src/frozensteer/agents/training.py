@@ -81,9 +81,10 @@ def dataset_key(dataset) -> str:
 
 
 def train_actor(env: str, level: str, profile: Profile | str, *,
-                progress: bool = True) -> Path:
+                progress: bool = True, device: str = "cpu") -> Path:
     """The frozen actor of ``frozensteer/<env>/<level>-v0`` (trained unless cached): IQL for
-    locomotion, behaviour cloning for AntMaze (PROTOCOL.md section 8)."""
+    locomotion, behaviour cloning for AntMaze (PROTOCOL.md section 8); ``device`` is the
+    torch device of IQL training."""
     prof = get_profile(profile)
     dataset_id = datasets.local_id(env, level)
     dataset = datasets.load_dataset(dataset_id, prof)
@@ -97,7 +98,8 @@ def train_actor(env: str, level: str, profile: Profile | str, *,
     state = unfinished_path("actor", env, level, prof)
     return _cached("actor", env, level, prof, None, dataset_id, dataset, config.as_dict(),
                    lambda data, key: train_iql(data, config, progress=progress and f"IQL {env}",
-                                               state=state, state_key=key))
+                                               state=state, state_key=key,
+                                               device=device))
 
 
 def train_prior(env: str, level: str, quality: str, profile: Profile | str, *,
@@ -140,10 +142,12 @@ def _cached(kind, env, level, prof, quality, dataset_id, dataset, config, fit) -
             pass  # a broken file is replaced below
     start = time.perf_counter()
     policy, curve = fit(from_minari(dataset), key)
+    # a resumable trainer's curve counts its time over every session it ran in
+    wall_s = curve[-1].get("wall_s") if curve else None
     saved = save_policy(path, policy, kind=kind, env=env, dataset_id=dataset_id,
                         dataset_key=data_key, dataset_hash=dataset_hash(dataset),
                         config=config, curve=curve,
-                        wall_s=round(time.perf_counter() - start, 1))
+                        wall_s=wall_s or round(time.perf_counter() - start, 1))
     unfinished_path(kind, env, level, prof, quality).unlink(missing_ok=True)
     return saved
 

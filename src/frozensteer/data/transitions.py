@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import minari
 import numpy as np
+
+if TYPE_CHECKING:  # the trainers import this module without minari (e.g. on a GPU machine)
+    import minari
 
 
 @dataclass
