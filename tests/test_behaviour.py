@@ -97,3 +97,34 @@ def test_state_of_another_home_is_not_resumed(tmp_home, monkeypatch):
     monkeypatch.setenv("FROZENSTEER_HOME", str(tmp_home / "other-home"))
     out = behaviour.train_behaviour("hopper", profile, progress=False)
     assert [row["step"] for row in behaviour.read_curve(out)] == [200]
+
+
+def test_a_raised_budget_continues_the_run_with_every_transition(tmp_home, monkeypatch):
+    monkeypatch.setattr(behaviour, "STATE_EVERY", 200)
+    first = dataclasses.replace(SMOKE, sac_steps={"hopper": 200})
+    behaviour.train_behaviour("hopper", first, progress=False)
+    state = behaviour.state_dir("hopper", first)
+    before = behaviour._load_state(state, "hopper").replay_buffer
+    raised = dataclasses.replace(SMOKE, sac_steps={"hopper": 400})
+    behaviour.train_behaviour("hopper", raised, progress=False)
+    out = behaviour.behaviour_dir("hopper", raised)
+    assert [row["step"] for row in behaviour.read_curve(out)] == [200, 400]
+    after = behaviour._load_state(state, "hopper").replay_buffer
+    assert after.buffer_size == 400 and after.size() == 400
+    assert np.array_equal(after.observations[:200], before.observations)  # run order kept
+
+
+def test_a_grown_buffer_keeps_the_oldest_transitions_first():
+    import gymnasium as gym
+
+    space = gym.spaces.Box(-1, 1, (1,))
+    buffer = behaviour.ReplayBuffer(3, space, space, device="cpu")
+    for i in range(4):  # the 4th overwrites the 1st: the buffer holds 1, 2, 3
+        value = np.array([[float(i)]])
+        buffer.add(value, value + 0.5, value, np.array([0.0]), np.array([False]), [{}])
+    grown = behaviour.grown_buffer(buffer, 5)
+    assert grown.observations[:3, 0, 0].tolist() == [1.0, 2.0, 3.0]
+    assert grown.next_observations[:3, 0, 0].tolist() == [1.5, 2.5, 3.5]
+    assert (grown.pos, grown.full, grown.size()) == (3, False, 3)
+    with pytest.raises(ValueError, match="size must be at least"):
+        behaviour.grown_buffer(buffer, 2)

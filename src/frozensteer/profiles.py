@@ -14,10 +14,14 @@ from dataclasses import dataclass, field
 ALPHAS = (0.1, 0.3, 0.5, 0.7, 0.9)
 LOCOMOTION_ENVS = ("hopper", "halfcheetah", "walker2d", "ant")
 
-# Online SAC budgets of the behaviour policies at the paper profile (env steps).
-PAPER_SAC_STEPS = {"hopper": 300_000, "walker2d": 500_000, "halfcheetah": 500_000, "ant": 500_000,
-                   # the goal-reaching controller that drives the AntMaze data (data/antmaze.py)
-                   "antmaze": 500_000}
+# Online SAC budgets of the behaviour policies (env steps): PROTOCOL.md's, and the paper
+# profile's, which raises a budget where the protocol's did not reach a sensible expert (one
+# clearly beyond D4RL's medium returns; the data chapter shows the numbers).
+PROTOCOL_SAC_STEPS = {"hopper": 300_000, "walker2d": 500_000, "halfcheetah": 500_000,
+                      "ant": 500_000,
+                      # the goal-reaching controller that drives the AntMaze data
+                      "antmaze": 500_000}
+PAPER_SAC_STEPS = {**PROTOCOL_SAC_STEPS, "halfcheetah": 1_000_000}
 BEHAVIOUR_ENVS = (*LOCOMOTION_ENVS, "antmaze")
 # Env steps per SAC gradient step.  PROTOCOL.md trains with one update per env step; on the
 # 2-core machine this project is built on, SB3 SAC managed 47 updates/s, so a 500k-step run took

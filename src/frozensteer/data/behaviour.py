@@ -23,6 +23,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 from stable_baselines3 import SAC
+from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 from tqdm import tqdm
 
@@ -81,10 +82,8 @@ def _train(env: str, prof: Profile, out: Path, state: Path, seed: int, progress:
         model = SAC("MlpPolicy", gym.make(behaviour_id(env)), buffer_size=total, seed=seed,
                     train_freq=prof.sac_train_freq[env], device="cpu", verbose=0)
     elif model.replay_buffer.buffer_size < total:
-        raise ValueError(
-            f"sac_steps for {env} is {total}, more than the {model.replay_buffer.buffer_size} "
-            f"transitions the saved run in {state} can hold without overwriting its replay "
-            "buffer: keep the budget, or delete that folder to start afresh")
+        # the budget was raised after this run stopped: it goes on, keeping every transition
+        model.replay_buffer, model.buffer_size = grown_buffer(model.replay_buffer, total), total
     curve = [row for row in read_curve(out) if row["step"] <= model.num_timesteps]
     _write_curve(out, curve)
 
@@ -151,6 +150,25 @@ def _save_state(model: SAC, state: Path) -> None:
     for old in state.glob("step_*"):
         if old != folder:
             shutil.rmtree(old)
+
+
+def grown_buffer(buffer: ReplayBuffer, size: int) -> ReplayBuffer:
+    """A replay buffer of ``size`` holding ``buffer``'s transitions, oldest first, so that
+    the first ``n`` rows are still the run's first ``n`` steps (the medium-replay cut)."""
+    if size < buffer.buffer_size:
+        raise ValueError(f"size must be at least the buffer's {buffer.buffer_size}, got {size}")
+    bigger = ReplayBuffer(size, buffer.observation_space, buffer.action_space,
+                          device=buffer.device, n_envs=buffer.n_envs,
+                          handle_timeout_termination=buffer.handle_timeout_termination)
+    held = buffer.size()
+    for name in ("observations", "next_observations", "actions", "rewards", "dones",
+                 "timeouts"):
+        rows = getattr(buffer, name)
+        if buffer.full:  # oldest first: the rows from pos on were written before those up to it
+            rows = np.concatenate([rows[buffer.pos:], rows[:buffer.pos]])
+        getattr(bigger, name)[:held] = rows[:held]
+    bigger.pos, bigger.full = held % size, held == size
+    return bigger
 
 
 def _load_state(state: Path, env: str) -> SAC | None:

@@ -36,7 +36,7 @@ from frozensteer.data.behaviour import behaviour_dir, state_dir, train_behaviour
 from frozensteer.data.collect import Episode, collect
 from frozensteer.data.envs import gym_id
 from frozensteer.data.picks import checkpoint_path, load_behaviour, pick_policies, random_policy
-from frozensteer.profiles import Profile, get_profile
+from frozensteer.profiles import PROTOCOL_SAC_STEPS, Profile, get_profile
 from frozensteer.provenance import git_commit, sha256
 
 COLLECT_SEEDS = {"random": 1_000_000, "medium": 2_000_000, "expert": 3_000_000}
@@ -245,6 +245,10 @@ def write_manifest(env: str, prof: Profile, picks: dict) -> Path:
     manifest = {
         "env": env, "gym_id": gym_id(env), "profile": prof.name, "seed": 0,
         "sac_steps": prof.sac_steps[env], "sac_train_freq": prof.sac_train_freq[env],
+        **({"sac_steps_note": f"raised from PROTOCOL.md's {PROTOCOL_SAC_STEPS[env]:,}: at "
+                              "that budget the expert was not clearly beyond D4RL's medium "
+                              "returns (data chapter)"}
+           if prof.sac_steps[env] > PROTOCOL_SAC_STEPS[env] else {}),
         "eval_every": prof.sac_eval_every,
         "eval_episodes": prof.sac_eval_episodes,
         "command": f"frozensteer data train-behaviour --env {env} --profile {prof.name} --seed 0",
