@@ -115,8 +115,9 @@ def alpha_response(ax: plt.Axes, table: pd.DataFrame, title: str, value: str = "
         rows = table[table["rule"] == rule]
         style = RULE_STYLE[rule]
         if value == "score":
-            ax.errorbar(rows["alpha"], rows[value], ls="none", capsize=3, ms=6,
-                        yerr=[rows[value] - rows["ci_low"], rows["ci_high"] - rows[value]],
+            yerr = np.vstack([rows[value] - rows["ci_low"], rows["ci_high"] - rows[value]])
+            ax.errorbar(rows["alpha"].to_numpy(), rows[value].to_numpy(), yerr=yerr,
+                        ls="none", capsize=3, ms=6,
                         color=style["color"], marker=style["marker"], label=style["label"])
         else:
             ax.plot(rows["alpha"], rows[value], ls="none", ms=6, color=style["color"],
