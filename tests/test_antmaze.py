@@ -47,9 +47,22 @@ def test_planned_controller_heads_for_the_next_cell():
     start = layout.cell_xy_to_rowcol(rows[27:29])
     assert tuple(start) == (1, 1)  # umaze starts in its "r" cell
     next_cell = layout.cell_rowcol_to_xy(np.array([1, 2]))
-    np.testing.assert_allclose(seen[0][0], antmaze.controller_observation(
-        rows[:27], rows[27:29], next_cell))
     assert next_cell[0] > rows[27]  # the next cell lies east of the start
+    # the controller is handed a point 1 m along the line to the next cell's centre
+    offset = next_cell - rows[27:29]
+    ahead = rows[27:29] + antmaze.LOOKAHEAD * offset / np.linalg.norm(offset)
+    np.testing.assert_allclose(seen[0][0], antmaze.controller_observation(
+        rows[:27], rows[27:29], ahead))
+    # in the goal's cell and within the lookahead: the goal itself
+    near, goal = rows.copy(), rows[29:31]
+    near[27:29] = goal - [0.5 * antmaze.LOOKAHEAD, 0]
+    assert tuple(layout.cell_xy_to_rowcol(near[27:29])) == tuple(
+        layout.cell_xy_to_rowcol(goal))
+    seen.clear()
+    antmaze.planned_controller(lambda x: seen.append(x) or np.zeros((len(x), 8)), layout)(
+        near[None])
+    np.testing.assert_allclose(seen[0][0, -2:], antmaze.controller_observation(
+        near[:27], near[27:29], goal)[-2:])
 
 
 @pytest.fixture(scope="module")
