@@ -1,5 +1,6 @@
 """The data layer: local smoke datasets read back with plain minari, the offline path, repair."""
 
+import json
 import time
 
 import minari
@@ -189,3 +190,14 @@ def test_actor_cache_follows_the_dataset(env_of, monkeypatch):
     assert path.stat().st_mtime_ns != stamp
     import torch
     assert load_actor(path, env="hopper")(torch.zeros(1, 11)).shape == (1, 3)
+
+
+def test_a_manifest_differing_only_in_commit_is_kept(tmp_path):
+    from frozensteer.provenance import save_manifest
+
+    path = tmp_path / "manifest.json"
+    save_manifest(path, {"sha256": {"a": "1"}, "code_commit": "old"})
+    save_manifest(path, {"sha256": {"a": "1"}, "code_commit": "new"})
+    assert json.loads(path.read_text())["code_commit"] == "old"
+    save_manifest(path, {"sha256": {"a": "2"}, "code_commit": "new"})
+    assert json.loads(path.read_text()) == {"sha256": {"a": "2"}, "code_commit": "new"}

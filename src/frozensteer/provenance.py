@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 from pathlib import Path
 
@@ -23,3 +24,16 @@ def git_commit() -> str | None:
                               cwd=Path(__file__).parent, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
+
+
+def save_manifest(path: Path, manifest: dict) -> Path:
+    """Write ``manifest`` as JSON at ``path``, unless it differs from the one there only in
+    ``code_commit``: rebuilding from unchanged artifacts keeps the commit that made them."""
+    path = Path(path)
+    try:
+        previous = json.loads(path.read_text())
+    except (OSError, ValueError):
+        previous = None
+    if previous is None or {**previous, "code_commit": None} != {**manifest, "code_commit": None}:
+        path.write_text(json.dumps(manifest, indent=1) + "\n")
+    return path

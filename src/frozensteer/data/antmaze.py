@@ -46,7 +46,7 @@ from frozensteer.data.envs import CONTROLLER_ID
 from frozensteer.data.picks import checkpoint_path, load_behaviour
 from frozensteer.data.transitions import observation_rows
 from frozensteer.profiles import Profile, get_profile
-from frozensteer.provenance import git_commit, sha256
+from frozensteer.provenance import git_commit, save_manifest, sha256
 
 # Importing Gymnasium-Robotics registers the maze environments; it also prints a notice about
 # its Adroit environments, which this project does not use.
@@ -324,9 +324,7 @@ def _write_manifest(prof: Profile, step: int, success: float, episodes: int) -> 
         "controller_success_rate": success, "controller_success_episodes": episodes,
         "curve": "curve.csv",
         "sha256": {str(p.relative_to(out)): sha256(p) for p in files}}
-    path = out / "manifest.json"
-    path.write_text(json.dumps(manifest, indent=1) + "\n")
-    return path
+    return save_manifest(out / "manifest.json", manifest)
 
 
 # --- what the chapter draws -----------------------------------------------------------------

@@ -37,7 +37,7 @@ from frozensteer.data.collect import Episode, collect
 from frozensteer.data.envs import gym_id
 from frozensteer.data.picks import checkpoint_path, load_behaviour, pick_policies, random_policy
 from frozensteer.profiles import PROTOCOL_SAC_STEPS, Profile, get_profile
-from frozensteer.provenance import git_commit, sha256
+from frozensteer.provenance import git_commit, save_manifest, sha256
 
 COLLECT_SEEDS = {"random": 1_000_000, "medium": 2_000_000, "expert": 3_000_000}
 
@@ -259,9 +259,7 @@ def write_manifest(env: str, prof: Profile, picks: dict) -> Path:
         "curve": "curve.csv", "picks": "picks.json",
         "sha256": {str(p.relative_to(out)): sha256(p) for p in files},
     }
-    path = out / "manifest.json"
-    path.write_text(json.dumps(manifest, indent=1) + "\n")
-    return path
+    return save_manifest(out / "manifest.json", manifest)
 
 
 def _manifest(env: str, prof: Profile) -> dict:
