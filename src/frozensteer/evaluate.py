@@ -14,7 +14,8 @@ of every condition resets with ``seeds[i]`` (conditions are paired by start stat
 
 Networks and compositions run in float64 and the executed action is rounded to float32, so
 an episode's actions do not depend on which other episodes share its batch: rows are the same
-for any number of ``workers`` (processes, split by condition), and PoE(alpha) and
+for any number of ``workers`` (processes, each given an even share of the
+(condition, episode) rows), and PoE(alpha) and
 KL-Reg(alpha / (1 - alpha)), equal to about 1e-16, execute the very same actions.
 """
 
@@ -56,36 +57,37 @@ def evaluate(make_env: Callable[[], gym.Env], actor, prior, goal: np.ndarray,
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     args = (make_env, actor, prior, None if goal is None else np.asarray(goal, np.float32),
-            mode, noise_seed)
-    shares = [s for s in np.array_split(np.arange(len(conditions)), workers) if len(s)]
+            mode, noise_seed, list(conditions), list(seeds))
+    # the grid's rows (condition-major), split evenly: a worker may hold part of a condition
+    shares = [s for s in np.array_split(np.arange(len(conditions) * len(seeds)), workers)
+              if len(s)]
     if len(shares) == 1:
-        rows = _run(*args, list(conditions), list(seeds), progress)
+        rows = _run(*args, shares[0], progress)
     else:
         with ProcessPoolExecutor(len(shares)) as pool:
-            futures = [pool.submit(_run, *args, [conditions[c] for c in share], list(seeds),
-                                   False) for share in shares]
-            parts = [f.result() for f in futures]
-        for share, part in zip(shares, parts):
-            part["condition"] = share[part["condition"].to_numpy()]
-        rows = pd.concat(parts, ignore_index=True)
+            futures = [pool.submit(_run, *args, share, False) for share in shares]
+            rows = pd.concat([f.result() for f in futures], ignore_index=True)
     return rows[COLUMNS]
 
 
-def _run(make_env, actor, prior, goal, mode, noise_seed, conditions, seeds, progress
+def _run(make_env, actor, prior, goal, mode, noise_seed, conditions, seeds, grid_rows, progress
          ) -> pd.DataFrame:
+    """The episodes of ``grid_rows`` (positions in the condition-major grid of conditions x
+    seeds)."""
     torch.set_num_threads(1)
     actor, prior = copy.deepcopy(actor).double(), copy.deepcopy(prior).double()
     n_episodes = len(seeds)
     space = make_env().action_space
     goal_t = None if goal is None else torch.as_tensor(goal, dtype=torch.float64).reshape(1, -1)
-    # per condition: its rule and coefficients (0 where a rule has none), so that each rule
-    # composes the whole batch once and keeps its own rows (arithmetic is elementwise: a row's
-    # result does not depend on the other rows)
-    rule = np.array([c.rule for c in conditions])
-    alpha = torch.tensor([_number(c.alpha) for c in conditions],
+    condition, episode = grid_rows // n_episodes, grid_rows % n_episodes
+    # per episode of this worker: its rule and coefficients (0 where a rule has none), so
+    # that each rule composes the whole batch once and keeps its own rows (arithmetic is
+    # elementwise: a row's result does not depend on the other rows)
+    rule = np.array([conditions[c].rule for c in condition])
+    alpha = torch.tensor([_number(conditions[c].alpha) for c in condition],
                          dtype=torch.float64).nan_to_num(0.0)[:, None]
-    beta = torch.tensor([_number(c.beta) for c in conditions],
-                         dtype=torch.float64).nan_to_num(0.0)[:, None]
+    beta = torch.tensor([_number(conditions[c].beta) for c in condition],
+                        dtype=torch.float64).nan_to_num(0.0)[:, None]
     rngs = [np.random.default_rng([noise_seed, seed]) for seed in seeds]
 
     @torch.no_grad()
@@ -97,30 +99,29 @@ def _run(make_env, actor, prior, goal, mode, noise_seed, conditions, seeds, prog
             goals = goal_t.expand(len(index), -1)
         obs_t = torch.as_tensor(obs, dtype=torch.float64)
         a, g = actor(obs_t), prior(obs_t, goals)
-        which = index // n_episodes
         mean, std = a.mean.numpy().copy(), a.std.numpy().copy()  # the frozen rows
-        for r in sorted(set(rule[which]) - {"frozen"}):
-            rows = rule[which] == r
-            dist = apply_rule(r, a, g, alpha[which], beta[which])
+        rules, held = rule[index], torch.from_numpy(index)
+        for r in set(rules.tolist()) - {"frozen"}:
+            rows = rules == r
+            dist = apply_rule(r, a, g, alpha[held], beta[held])
             mean[rows], std[rows] = dist.mean.numpy()[rows], dist.std.numpy()[rows]
         if mode == "stochastic":
             # every running row is at the same step, so episode e's noise is one draw,
             # shared by every condition; finished episodes keep their stream untouched
-            episode = index % n_episodes
-            live = np.unique(episode)
+            running = episode[index]
+            live = np.unique(running)
             noise = np.zeros((n_episodes, space.shape[0]))
             noise[live] = [rngs[e].standard_normal(space.shape[0]) for e in live]
-            mean += std * noise[episode]
+            mean += std * noise[running]
         return np.clip(mean, space.low, space.high).astype(np.float32)
 
-    flat_seeds = [seeds[i] for _ in conditions for i in range(n_episodes)]
+    flat_seeds = [seeds[e] for e in episode]
     out = run_episodes(make_env, flat_seeds, policy, progress=progress)
-    condition = np.arange(len(flat_seeds)) // n_episodes
     return pd.DataFrame({
-        "condition": condition, "rule": [conditions[c].rule for c in condition],
+        "condition": condition, "rule": rule,
         "alpha": [_number(conditions[c].alpha) for c in condition],
         "beta": [_number(conditions[c].beta) for c in condition],
-        "episode": np.arange(len(flat_seeds)) % n_episodes, "seed": flat_seeds,
+        "episode": episode, "seed": flat_seeds,
         "return": out.returns, "length": out.lengths, "terminated": out.terminated,
         "success": out.success})
 
