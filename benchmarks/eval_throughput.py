@@ -13,7 +13,7 @@ what is measured.  HalfCheetah is the default because its episodes never end ear
 policies fall within a few steps in the other environments, and start-up would dominate.
 Prints (c)/(a) (goal at least 1.5 on 2 cores) and (c)/(b) (goal at least 5).
 
-It also prints the ceiling on (c)/(a): the engine is run once more in one process on one
+It also prints the ceiling on (c)/(a): the engine is run once more in one process on about one
 worker's share of the sub-cell, timing only the time spent inside ``env.step``.  However
 cheap the rest of the engine, ``n`` cores cannot give more than ``n x`` (raw loop's time per
 step) / (time per step inside ``env.step`` in the engine).
@@ -97,7 +97,7 @@ def main() -> None:
     a = max(raw_steps_per_second(args.env, args.steps) for _ in range(3))
     b = naive(args.env, actor, prior, goal, args.steps)
     c = engine(args.env, actor, prior, goal, args.episodes, args.workers)
-    # one worker's share of the sub-cell, in this process
+    # about one worker's share of the sub-cell (all conditions, episodes / workers), here
     inside = seconds_per_step_inside_env(args.env, actor, prior, goal,
                                          -(-args.episodes // args.workers))
     print(f"{args.env}: (a) raw {a:,.0f}   (b) naive {b:,.0f}   (c) engine {c:,.0f} env-steps/s "
