@@ -13,8 +13,8 @@ what is measured.  HalfCheetah is the default because its episodes never end ear
 policies fall within a few steps in the other environments, and start-up would dominate.
 Prints (c)/(a) (goal at least 1.5 on 2 cores) and (c)/(b) (goal at least 5).
 
-It also prints the ceiling on (c)/(a): the engine is run once more in one process on about one
-worker's share of the sub-cell, timing only the time spent inside ``env.step``.  However
+It also prints the ceiling on (c)/(a): the engine is run once more in one process on about
+one worker's share of the sub-cell, timing only the time spent inside ``env.step``.  However
 cheap the rest of the engine, ``n`` cores cannot give more than ``n x`` (raw loop's time per
 step) / (time per step inside ``env.step`` in the engine).
 """
