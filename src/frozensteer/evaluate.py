@@ -14,9 +14,9 @@ of every condition resets with ``seeds[i]`` (conditions are paired by start stat
 
 Networks and compositions run in float64 and the executed action is rounded to float32, so
 an episode's actions do not depend on which other episodes share its batch: rows are the same
-for any number of ``workers`` (processes, each given an even share of the
-(condition, episode) rows), and PoE(alpha) and
-KL-Reg(alpha / (1 - alpha)), equal to about 1e-16, execute the very same actions.
+for any number of ``workers`` (processes, each given an even share of the (condition,
+episode) rows), and PoE(alpha) and KL-Reg(alpha / (1 - alpha)), equal to about 1e-16,
+execute the very same actions.
 """
 
 from __future__ import annotations
@@ -84,10 +84,10 @@ def _run(make_env, actor, prior, goal, mode, noise_seed, conditions, seeds, grid
     # that each rule composes the whole batch once and keeps its own rows (arithmetic is
     # elementwise: a row's result does not depend on the other rows)
     rule = np.array([conditions[c].rule for c in condition])
-    alpha = torch.tensor([_number(conditions[c].alpha) for c in condition],
-                         dtype=torch.float64).nan_to_num(0.0)[:, None]
-    beta = torch.tensor([_number(conditions[c].beta) for c in condition],
-                        dtype=torch.float64).nan_to_num(0.0)[:, None]
+    alphas = np.array([_number(conditions[c].alpha) for c in condition])
+    betas = np.array([_number(conditions[c].beta) for c in condition])
+    alpha = torch.from_numpy(np.nan_to_num(alphas))[:, None]
+    beta = torch.from_numpy(np.nan_to_num(betas))[:, None]
     rngs = [np.random.default_rng([noise_seed, seed]) for seed in seeds]
 
     @torch.no_grad()
@@ -119,8 +119,7 @@ def _run(make_env, actor, prior, goal, mode, noise_seed, conditions, seeds, grid
     out = run_episodes(make_env, flat_seeds, policy, progress=progress)
     return pd.DataFrame({
         "condition": condition, "rule": rule,
-        "alpha": [_number(conditions[c].alpha) for c in condition],
-        "beta": [_number(conditions[c].beta) for c in condition],
+        "alpha": alphas, "beta": betas,
         "episode": episode, "seed": flat_seeds,
         "return": out.returns, "length": out.lengths, "terminated": out.terminated,
         "success": out.success})
