@@ -83,13 +83,40 @@ def test_iql_trains_an_actor_that_fits_the_better_actions():
     data = Transitions(observations=obs, actions=actions, rewards=(actions[:, 0] > 0) * 1.0,
                        next_observations=obs, terminals=np.ones(n, bool), episode=np.arange(n))
     assert reward_scale(data) == pytest.approx(1000.0)
-    actor, curve = train_iql(data, IQLConfig(steps=400, batch_size=128, hidden=(64, 64)))
+    actor, curve, critics = train_iql(data, IQLConfig(steps=400, batch_size=128,
+                                                      hidden=(64, 64)))
     losses = [[row[k] for k in ("value_loss", "q_loss", "actor_loss")] for row in curve]
     assert np.isfinite(losses).all()
     assert [row["device"] for row in curve] == ["cpu"] * len(curve)
     assert np.all(np.diff([row["wall_s"] for row in curve]) >= 0)  # cumulative training time
     with torch.no_grad():
         assert actor(torch.as_tensor(obs[:200])).mean.mean() > 0.5  # the rewarded action
+        # the critics rank the rewarded action above the other one
+        s = torch.as_tensor(obs[:200])
+        ones = torch.ones(200, 1)
+        assert (critics.q(s, ones) > critics.q(s, -ones)).float().mean() > 0.9
+
+
+def test_iql_seeds_change_the_weights_and_repeat_exactly():
+    from frozensteer.agents import iql
+
+    rng = np.random.default_rng(1)
+    n = 300
+    data = Transitions(observations=rng.normal(size=(n, 3)).astype(np.float32),
+                       actions=rng.uniform(-1, 1, (n, 2)).astype(np.float32),
+                       rewards=rng.normal(size=n).astype(np.float32),
+                       next_observations=rng.normal(size=(n, 3)).astype(np.float32),
+                       terminals=np.zeros(n, bool), episode=np.repeat(np.arange(10), 30))
+    obs = torch.as_tensor(data.observations[:5])
+
+    def mean(seed):
+        actor = iql.train_iql(data, iql.IQLConfig(steps=20, batch_size=16, hidden=(8, 8),
+                                                  seed=seed))[0]
+        with torch.no_grad():
+            return actor(obs).mean
+
+    assert torch.equal(mean(1), mean(1))
+    assert not torch.equal(mean(0), mean(1))
 
 
 def test_iql_resumes_an_interrupted_run_exactly(tmp_path, monkeypatch):
@@ -103,7 +130,7 @@ def test_iql_resumes_an_interrupted_run_exactly(tmp_path, monkeypatch):
                        next_observations=rng.normal(size=(n, 3)).astype(np.float32),
                        terminals=np.zeros(n, bool), episode=np.repeat(np.arange(10), 50))
     config = iql.IQLConfig(steps=60, batch_size=16, hidden=(16, 16))
-    whole, whole_curve = iql.train_iql(data, config)
+    whole, whole_curve, whole_critics = iql.train_iql(data, config)
 
     state = tmp_path / "state.pt"
     save = iql._save_state
@@ -117,10 +144,14 @@ def test_iql_resumes_an_interrupted_run_exactly(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         iql.train_iql(data, config, state=state, state_key="k", save_every=20)
     monkeypatch.setattr(iql, "_save_state", save)
-    resumed, curve = iql.train_iql(data, config, state=state, state_key="k", save_every=20)
+    resumed, curve, critics = iql.train_iql(data, config, state=state, state_key="k",
+                                            save_every=20)
     obs = torch.as_tensor(data.observations[:5])
+    act = torch.as_tensor(data.actions[:5])
     with torch.no_grad():
         assert torch.equal(resumed(obs).mean, whole(obs).mean)
+        assert torch.equal(critics.q(obs, act), whole_critics.q(obs, act))
+        assert torch.equal(critics.v(obs), whole_critics.v(obs))
 
     def without_time(rows):
         return [{k: v for k, v in row.items() if k != "wall_s"} for row in rows]
@@ -128,6 +159,6 @@ def test_iql_resumes_an_interrupted_run_exactly(tmp_path, monkeypatch):
     assert without_time(curve) == without_time(whole_curve)
     assert curve[-1]["wall_s"] >= curve[1]["wall_s"]  # the resumed part adds to the time
     # a state saved for other inputs is ignored, not resumed
-    other, _ = iql.train_iql(data, config, state=state, state_key="other", save_every=20)
+    other, *_ = iql.train_iql(data, config, state=state, state_key="other", save_every=20)
     with torch.no_grad():
         assert torch.equal(other(obs).mean, whole(obs).mean)

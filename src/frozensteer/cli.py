@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
                          help="dataset level (default medium; for antmaze: umaze or "
                               "umaze-diverse)")
         cmd.add_argument("--profile", default="paper", choices=sorted(PROFILES))
+        cmd.add_argument("--seed", type=int, default=0,
+                         help="training seed (default 0, the plain file name; seed s > 0 "
+                              "writes <name>-seed<s>.pt)")
         if kind == "prior":
             cmd.add_argument("--quality", default="clean", choices=["clean", "degraded"])
         else:
@@ -108,16 +111,20 @@ def _train_policy(args) -> None:
     from frozensteer.agents import training
 
     if args.kind == "actor":
-        path = training.train_actor(args.env, args.dataset, args.profile, device=args.device)
+        path = training.train_actor(args.env, args.dataset, args.profile, seed=args.seed,
+                                    device=args.device)
         scores = training.evaluate_actor(path, args.env, args.profile)
-        row = training.record_actor_score(args.env, args.dataset, args.profile, scores)
-        row = row[(row["env"] == args.env) & (row["level"] == args.dataset)].iloc[0]
+        row = training.record_actor_score(args.env, args.dataset, args.profile, scores,
+                                          seed=args.seed)
+        row = row[(row["env"] == args.env) & (row["level"] == args.dataset)
+                  & (row["seed"] == args.seed)].iloc[0]
         corl = float(row["corl_iql_d4rl"])
         print(f"actor {path}: normalised score {scores.mean():.1f} (+- {scores.std():.1f}) "
               f"over {len(scores)} episodes; its dataset's mean {row['dataset_score_mean']:.1f}"
               + ("" if math.isnan(corl) else f"; CORL's IQL on D4RL data: {corl:.1f}"))
     else:
-        path = training.train_prior(args.env, args.dataset, args.quality, args.profile)
+        path = training.train_prior(args.env, args.dataset, args.quality, args.profile,
+                                    seed=args.seed)
         print(f"prior ({args.quality}) {path}")
     print(f"manifest: {training.write_manifest(args.profile)}")
 

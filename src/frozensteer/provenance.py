@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import subprocess
@@ -37,3 +38,15 @@ def save_manifest(path: Path, manifest: dict) -> Path:
     if previous is None or {**previous, "code_commit": None} != {**manifest, "code_commit": None}:
         path.write_text(json.dumps(manifest, indent=1) + "\n")
     return path
+
+
+@contextlib.contextmanager
+def locked(path: Path, timeout: float = 600.0):
+    """Hold an inter-process lock beside ``path`` (``<path>.lock``) while the block runs:
+    read-modify-write of a shared file by concurrent commands loses no update."""
+    from filelock import FileLock
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock", timeout=timeout):
+        yield

@@ -76,3 +76,49 @@ def load_policy(path: Path, *, env: str | None = None, kind: str | None = None) 
                             tuple(net["hidden"]))
     policy.load_state_dict(payload["state_dict"])
     return freeze(policy)
+
+
+CRITIC_REQUIRED = ("kind", "network", "state_dict", "actor_key", "env", "dataset_id",
+                   "dataset_key", "config", "code_version")
+
+
+def save_critics(path: Path, critics, *, actor_key: str, env: str, dataset_id: str,
+                 dataset_key: str, config: dict) -> Path:
+    """Write IQL critics (weights and input statistics only) beside their actor, atomically;
+    ``actor_key`` is the cache key of the actor they were trained with."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"kind": "critic", "network": critics.config(),
+               "state_dict": {k: v.detach().cpu().clone()
+                              for k, v in critics.state_dict().items()},
+               "actor_key": actor_key, "env": env, "dataset_id": dataset_id,
+               "dataset_key": dataset_key, "config": config, "code_version": __version__}
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+    return path
+
+
+def load_critics(path: Path, *, env: str | None = None):
+    """The frozen IQL critics saved at ``path`` (``frozensteer.agents.iql.Critics``)."""
+    from frozensteer.agents.iql import Critics
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no critics at {path}: they are saved by `frozensteer train "
+                                "actor` for actors trained since critics were kept")
+    try:
+        payload = torch.load(path, weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any failure to unpickle means a broken file
+        raise ValueError(f"critic file {path} cannot be read ({type(err).__name__}: {err})"
+                         ) from err
+    missing = [k for k in CRITIC_REQUIRED if not isinstance(payload, dict) or k not in payload]
+    if missing or payload["kind"] != "critic":
+        raise ValueError(f"{path} is not a frozensteer critic file (lacks {missing})")
+    if env is not None and payload["env"] != env:
+        raise ValueError(f"critic file {path} is for env {payload['env']!r}, not {env!r}")
+    net = payload["network"]
+    critics = Critics(net["obs_dim"], net["act_dim"], tuple(net["hidden"]),
+                      net["reward_scale"])
+    critics.load_state_dict(payload["state_dict"])
+    return critics.requires_grad_(False).eval()

@@ -1,10 +1,15 @@
 """Implicit Q-learning (Kostrikov et al., 2022) for the frozen locomotion actors.
 
-One readable file, after the shape of CORL's single-file implementation: twin Q critics with
-Polyak-averaged targets, a state-value function fitted by expectile regression on the target
-critics, and a Gaussian actor (``GaussianPolicy``) fitted by advantage-weighted regression.
+One readable file, after the shape of CORL's single-file implementation: a trainer class
+(``IQL``) whose small update methods (``update_value``, ``update_critics``,
+``update_actor``) make one training step (``update``), with ``state_dict`` and
+``load_state_dict`` for resumable checkpoints. Twin Q critics have Polyak-averaged targets,
+a state-value function is fitted by expectile regression on the target critics, and a
+Gaussian actor (``GaussianPolicy``) by advantage-weighted regression.
 Rewards are scaled by ``1000 / (max episode return - min episode return)`` of the dataset;
-all networks see observations normalised with the dataset's statistics (PROTOCOL.md 8).
+all networks see observations normalised with the dataset's statistics (protocol chapter,
+section 8). ``train_iql`` returns the actor and the critics (``Critics``: twin Q and V, kept
+beside each actor for critic-guided steering).
 Training can be interrupted and resumed (``state``), also on another device: a run begun on
 a GPU (``device="cuda"``) can be finished on a CPU. Each row of the loss curve carries the
 cumulative training time and the device that reached it.
@@ -29,15 +34,23 @@ from frozensteer.data.transitions import Transitions
 @dataclass(frozen=True)
 class IQLConfig:
     steps: int
+    """gradient steps of every network"""
     batch_size: int = 256
+    """transitions per minibatch, drawn uniformly with replacement"""
     lr: float = 3e-4
+    """Adam learning rate of all networks (the actor's decays on a cosine schedule)"""
     discount: float = 0.99
-    tau: float = 0.005  # target-critic update rate
+    tau: float = 0.005
+    """target-critic update rate"""
     expectile: float = 0.7
-    temperature: float = 3.0  # inverse temperature of the advantage weights
-    max_weight: float = 100.0  # advantage weights are clipped here
+    """expectile of the value regression"""
+    temperature: float = 3.0
+    """inverse temperature of the advantage weights"""
+    max_weight: float = 100.0
+    """advantage weights are clipped here"""
     hidden: tuple[int, ...] = (256, 256)
     seed: int = 0
+    """seeds the initialisation and the minibatch sampler"""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -58,12 +71,141 @@ def reward_scale(data: Transitions) -> float:
     return 1000.0 / spread if spread > 0 else 1.0
 
 
+class Critics(nn.Module):
+    """IQL's twin Q and state-value networks on normalised observations.
+
+    ``q(obs, action)`` is min(Q1, Q2) and ``v(obs)`` is V, both on raw observations and in
+    the training's scaled reward units (``reward_scale`` times the environment's reward).
+    """
+
+    def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...] = (256, 256),
+                 reward_scale: float = 1.0):
+        super().__init__()
+        self.obs_dim, self.act_dim, self.hidden = obs_dim, act_dim, tuple(hidden)
+        self.reward_scale = float(reward_scale)
+        self.q1, self.q2 = mlp(obs_dim + act_dim, hidden), mlp(obs_dim + act_dim, hidden)
+        self.value = mlp(obs_dim, hidden)
+        self.register_buffer("obs_mean", torch.zeros(obs_dim))
+        self.register_buffer("obs_std", torch.ones(obs_dim))
+
+    def config(self) -> dict:
+        return {"obs_dim": self.obs_dim, "act_dim": self.act_dim, "hidden": list(self.hidden),
+                "reward_scale": self.reward_scale}
+
+    def normalise(self, obs: torch.Tensor) -> torch.Tensor:
+        return (obs - self.obs_mean) / self.obs_std
+
+    def q(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        sa = torch.cat([self.normalise(obs), action], dim=-1)
+        return torch.min(self.q1(sa), self.q2(sa)).squeeze(-1)
+
+    def v(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.value(self.normalise(obs)).squeeze(-1)
+
+
+class IQL:
+    """The networks, optimisers and update steps of one IQL run.
+
+    Initialisation draws from torch's global generator seeded with ``config.seed``, in a fixed
+    order (actor, Q1, Q2, V), so a seed gives the same networks on every run.
+    """
+
+    def __init__(self, obs_mean: torch.Tensor, obs_std: torch.Tensor, act_dim: int,
+                 config: IQLConfig, reward_scale: float = 1.0, device: str = "cpu"):
+        self.config = config
+        torch.manual_seed(config.seed)
+        obs_dim = len(obs_mean)
+        self.actor = GaussianPolicy(obs_dim, act_dim, hidden=config.hidden)
+        self.actor.set_input_statistics(obs_mean, obs_std)
+        self.critics = Critics(obs_dim, act_dim, config.hidden, reward_scale)
+        self.critics.obs_mean.copy_(obs_mean)
+        self.critics.obs_std.copy_(obs_std)
+        self.q1_target = copy.deepcopy(self.critics.q1)
+        self.q2_target = copy.deepcopy(self.critics.q2)
+        for net in (self.actor, self.critics, self.q1_target, self.q2_target):
+            net.to(device)
+        q, lr = self.critics, config.lr
+        self.q_opt = torch.optim.Adam([*q.q1.parameters(), *q.q2.parameters()], lr=lr)
+        self.v_opt = torch.optim.Adam(q.value.parameters(), lr=lr)
+        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=lr)
+        self.actor_schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+            self.actor_opt, max(1, config.steps))
+
+    def update_value(self, s: torch.Tensor, sa: torch.Tensor) -> tuple[torch.Tensor,
+                                                                         torch.Tensor]:
+        """Expectile regression of V(s) towards the smaller target critic; returns the loss
+        and the advantage Q_target(s, a) - V(s) (detached), which the actor update uses."""
+        with torch.no_grad():
+            target_q = torch.min(self.q1_target(sa), self.q2_target(sa)).squeeze(-1)
+        diff = target_q - self.critics.value(s).squeeze(-1)
+        weight = torch.abs(self.config.expectile - (diff < 0).float())
+        loss = (weight * diff**2).mean()
+        self.v_opt.zero_grad()
+        loss.backward()
+        self.v_opt.step()
+        return loss, diff.detach()
+
+    def update_critics(self, sa: torch.Tensor, r: torch.Tensor, s_next: torch.Tensor,
+                       live: torch.Tensor) -> torch.Tensor:
+        """One-step TD of both critics towards r + gamma V(s'), then the Polyak targets."""
+        q = self.critics
+        with torch.no_grad():
+            td_target = r + self.config.discount * live * q.value(s_next).squeeze(-1)
+        loss = ((q.q1(sa).squeeze(-1) - td_target) ** 2).mean() + \
+            ((q.q2(sa).squeeze(-1) - td_target) ** 2).mean()
+        self.q_opt.zero_grad()
+        loss.backward()
+        self.q_opt.step()
+        with torch.no_grad():
+            for net, target in ((q.q1, self.q1_target), (q.q2, self.q2_target)):
+                for p, p_target in zip(net.parameters(), target.parameters()):
+                    p_target.lerp_(p, self.config.tau)
+        return loss
+
+    def update_actor(self, obs: torch.Tensor, a: torch.Tensor,
+                     advantage: torch.Tensor) -> torch.Tensor:
+        """Advantage-weighted log-likelihood of the dataset actions (raw observations: the
+        actor normalises its own inputs)."""
+        weights = torch.exp(self.config.temperature * advantage).clamp(
+            max=self.config.max_weight)
+        loss = -(weights * self.actor(obs).log_prob(a)).mean()
+        self.actor_opt.zero_grad()
+        loss.backward()
+        self.actor_opt.step()
+        self.actor_schedule.step()
+        return loss
+
+    def update(self, obs, action, reward, next_obs, live) -> torch.Tensor:
+        """One step of all three updates on a minibatch; the losses (value, Q, actor)."""
+        s, s_next = self.critics.normalise(obs), self.critics.normalise(next_obs)
+        sa = torch.cat([s, action], dim=-1)
+        v_loss, advantage = self.update_value(s, sa)
+        q_loss = self.update_critics(sa, reward, s_next, live)
+        actor_loss = self.update_actor(obs, action, advantage)
+        return torch.stack([v_loss, q_loss, actor_loss]).detach()
+
+    def _parts(self) -> dict:
+        q = self.critics
+        return {"actor": self.actor, "q1": q.q1, "q2": q.q2, "q1_target": self.q1_target,
+                "q2_target": self.q2_target, "value": q.value, "q_opt": self.q_opt,
+                "v_opt": self.v_opt, "actor_opt": self.actor_opt,
+                "actor_schedule": self.actor_schedule}
+
+    def state_dict(self) -> dict:
+        return {name: part.state_dict() for name, part in self._parts().items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        for name, part in self._parts().items():
+            part.load_state_dict(state[name])
+
+
 def train_iql(data: Transitions, config: IQLConfig, *, progress: bool | str = False,
               state: Path | None = None, state_key: str = "", save_every: int = 10_000,
-              device: str = "cpu") -> tuple[GaussianPolicy, list[dict]]:
-    """The IQL actor trained on ``data`` (returned on the CPU), and a loss curve (about a
-    hundred rows).  ``device`` is where the networks and data live during training; the
-    minibatch indices come from the same CPU generator on every device.
+              device: str = "cpu") -> tuple[GaussianPolicy, list[dict], Critics]:
+    """The IQL actor trained on ``data``, a loss curve (about a hundred rows) and the
+    critics, both networks returned on the CPU.  ``device`` is where the networks and data
+    live during training; the minibatch indices come from the same CPU generator on every
+    device.
 
     With ``state``, the whole training state (networks, targets, optimisers, sampler) is
     saved there every ``save_every`` steps, and a run finding a state saved under the same
@@ -72,46 +214,24 @@ def train_iql(data: Transitions, config: IQLConfig, *, progress: bool | str = Fa
     """
     if config.steps < 0:
         raise ValueError(f"steps must be >= 0, got {config.steps}")
-    torch.manual_seed(config.seed)
-    obs_dim, act_dim = data.observations.shape[1], data.actions.shape[1]
     mean = torch.as_tensor(data.observations.mean(0))
     std = torch.as_tensor(data.observations.std(0)).clamp_min(1e-3)
-
-    actor = GaussianPolicy(obs_dim, act_dim, hidden=config.hidden)
-    actor.set_input_statistics(mean, std)
-    q1, q2 = mlp(obs_dim + act_dim, config.hidden), mlp(obs_dim + act_dim, config.hidden)
-    q1_target, q2_target = copy.deepcopy(q1), copy.deepcopy(q2)
-    value = mlp(obs_dim, config.hidden)
-    for net in (actor, q1, q2, q1_target, q2_target, value):
-        net.to(device)
+    trainer = IQL(mean, std, data.actions.shape[1], config, reward_scale(data), device)
 
     def tensor(x, dtype=None):
         return torch.as_tensor(x, dtype=dtype).to(device)
 
-    mean, std = mean.to(device), std.to(device)
-
-    def norm(x):
-        return (x - mean) / std
-
     obs, next_obs = tensor(data.observations), tensor(data.next_observations)
     actions = tensor(data.actions)
-    rewards = tensor(data.rewards * reward_scale(data), torch.float32)
+    rewards = tensor(data.rewards * trainer.critics.reward_scale, torch.float32)
     not_done = 1.0 - tensor(data.terminals, torch.float32)
-    q_opt = torch.optim.Adam([*q1.parameters(), *q2.parameters()], lr=config.lr)
-    v_opt = torch.optim.Adam(value.parameters(), lr=config.lr)
-    actor_opt = torch.optim.Adam(actor.parameters(), lr=config.lr)
-    actor_schedule = torch.optim.lr_scheduler.CosineAnnealingLR(actor_opt, max(1, config.steps))
     generator = torch.Generator().manual_seed(config.seed)
 
     log_every = max(1, config.steps // 100)
     curve, sums, start, wall = [], torch.zeros(3, device=device), 0, 0.0
-    modules = {"actor": actor, "q1": q1, "q2": q2, "q1_target": q1_target,
-               "q2_target": q2_target, "value": value, "q_opt": q_opt, "v_opt": v_opt,
-               "actor_opt": actor_opt, "actor_schedule": actor_schedule}
     saved = _load_state(state, state_key)
     if saved is not None:
-        for name, module in modules.items():
-            module.load_state_dict(saved[name])
+        trainer.load_state_dict(saved)
         generator.set_state(saved["generator"])
         curve, start, wall = saved["curve"], saved["step"], saved.get("wall_s", 0.0)
         sums = torch.tensor(saved["sums"], device=device)
@@ -119,42 +239,8 @@ def train_iql(data: Transitions, config: IQLConfig, *, progress: bool | str = Fa
     for step in tqdm(range(start + 1, config.steps + 1), desc=progress or "IQL",
                      initial=start, total=config.steps, disable=not progress, leave=False):
         batch = torch.randint(len(obs), (config.batch_size,), generator=generator).to(device)
-        s, a, r = norm(obs[batch]), actions[batch], rewards[batch]
-        s_next, live = norm(next_obs[batch]), not_done[batch]
-        sa = torch.cat([s, a], dim=-1)
-
-        # value: expectile regression towards the smaller target critic
-        with torch.no_grad():
-            target_q = torch.min(q1_target(sa), q2_target(sa)).squeeze(-1)
-        diff = target_q - value(s).squeeze(-1)  # also the actor's advantage (as in CORL)
-        weight = torch.abs(config.expectile - (diff < 0).float())
-        v_loss = (weight * diff**2).mean()
-        v_opt.zero_grad()
-        v_loss.backward()
-        v_opt.step()
-
-        # critics: one-step TD towards r + gamma V(s')
-        with torch.no_grad():
-            td_target = r + config.discount * live * value(s_next).squeeze(-1)
-        q_loss = ((q1(sa).squeeze(-1) - td_target) ** 2).mean() + \
-            ((q2(sa).squeeze(-1) - td_target) ** 2).mean()
-        q_opt.zero_grad()
-        q_loss.backward()
-        q_opt.step()
-        with torch.no_grad():
-            for net, target in ((q1, q1_target), (q2, q2_target)):
-                for p, p_target in zip(net.parameters(), target.parameters()):
-                    p_target.lerp_(p, config.tau)
-
-        # actor: advantage-weighted log-likelihood of the dataset actions
-        weights = torch.exp(config.temperature * diff.detach()).clamp(max=config.max_weight)
-        actor_loss = -(weights * actor(obs[batch]).log_prob(a)).mean()
-        actor_opt.zero_grad()
-        actor_loss.backward()
-        actor_opt.step()
-        actor_schedule.step()
-
-        sums += torch.stack([v_loss, q_loss, actor_loss]).detach()  # no sync on a GPU
+        sums += trainer.update(obs[batch], actions[batch], rewards[batch], next_obs[batch],
+                               not_done[batch])  # no sync on a GPU
         if step % log_every == 0:
             v, q, pi = (float(x) for x in sums / log_every)
             curve.append({"step": step, "value_loss": v, "q_loss": q, "actor_loss": pi,
@@ -165,10 +251,8 @@ def train_iql(data: Transitions, config: IQLConfig, *, progress: bool | str = Fa
             _save_state(state, {"key": state_key, "step": step, "curve": curve,
                                 "sums": sums.tolist(), "generator": generator.get_state(),
                                 "wall_s": time.perf_counter() - begun,
-                                **{name: m.state_dict() for name, m in modules.items()}})
-    return actor.cpu(), curve
-
-
+                                **trainer.state_dict()})
+    return trainer.actor.cpu(), curve, trainer.critics.cpu()
 def _save_state(path: Path, payload: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

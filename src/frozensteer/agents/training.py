@@ -24,7 +24,8 @@ import torch
 
 from frozensteer import paths
 from frozensteer.agents.bc import BCConfig, train_bc
-from frozensteer.agents.checkpoint import cache_key, load_policy, read_checkpoint, save_policy
+from frozensteer.agents.checkpoint import (cache_key, load_policy, read_checkpoint, save_critics,
+                                           save_policy)
 from frozensteer.agents.iql import IQLConfig, train_iql
 from frozensteer.agents.prior import QUALITIES, later_position
 from frozensteer.agents.prior import train_prior as fit_prior
@@ -32,7 +33,7 @@ from frozensteer.data import datasets
 from frozensteer.data.envs import gym_id
 from frozensteer.data.transitions import from_minari
 from frozensteer.profiles import Profile, get_profile
-from frozensteer.provenance import git_commit, sha256
+from frozensteer.provenance import git_commit, locked, sha256
 from frozensteer.rollout import run_episodes
 
 LATER_P = 0.01  # AntMaze hindsight goals: geometric offset, mean 100 steps (PROTOCOL.md 9)
@@ -43,16 +44,27 @@ CORL_IQL = {("hopper", "medium"): 67.5, ("halfcheetah", "medium"): 48.3,
 
 
 def policy_path(kind: str, env: str, level: str, profile: Profile | str,
-                quality: str | None = None) -> Path:
-    name = f"{env}-{level}" + (f"-{quality}" if quality else "")
+                quality: str | None = None, seed: int = 0) -> Path:
+    """``artifacts/policies/<profile>/<kind>/<env>-<level>[-<quality>][-seed<s>].pt``: the
+    training seed 0 keeps the plain name (the files trained before seeds were an axis)."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    name = f"{env}-{level}" + (f"-{quality}" if quality else "") + (f"-seed{seed}" if seed
+                                                                       else "")
     return paths.artifacts() / "policies" / get_profile(profile).name / kind / f"{name}.pt"
 
 
+def critic_path(env: str, level: str, profile: Profile | str, seed: int = 0) -> Path:
+    """The IQL critics (twin Q and V) trained beside the actor of the same name."""
+    actor = policy_path("actor", env, level, profile, seed=seed)
+    return actor.parents[1] / "critic" / actor.name
+
+
 def unfinished_path(kind: str, env: str, level: str, profile: Profile | str,
-                    quality: str | None = None) -> Path:
+                    quality: str | None = None, seed: int = 0) -> Path:
     """The resumable training state of a policy still being trained (small: networks and
     optimisers, no data; committed at the paper profile so a later session can go on)."""
-    path = policy_path(kind, env, level, profile, quality)
+    path = policy_path(kind, env, level, profile, quality, seed)
     return path.parents[1] / "unfinished" / f"{kind}-{path.name}"
 
 
@@ -80,23 +92,25 @@ def dataset_key(dataset) -> str:
     return f"recipe:{recipe_key}" if recipe_key else f"sha256:{dataset_hash(dataset)}"
 
 
-def train_actor(env: str, level: str, profile: Profile | str, *,
+def train_actor(env: str, level: str, profile: Profile | str, *, seed: int = 0,
                 progress: bool = True, device: str = "cpu") -> Path:
-    """The frozen actor of ``frozensteer/<env>/<level>-v0`` (trained unless cached): IQL for
-    locomotion, behaviour cloning for AntMaze (PROTOCOL.md section 8); ``device`` is the
-    torch device of IQL training."""
+    """The frozen actor of ``frozensteer/<env>/<level>-v0`` for training ``seed`` (trained
+    unless cached): IQL for locomotion, its critics saved at ``critic_path``, behaviour
+    cloning for AntMaze (protocol chapter, section 8); ``device`` is the torch device of IQL
+    training."""
     prof = get_profile(profile)
+    policy_path("actor", env, level, prof, seed=seed)  # checks the seed before any work
     dataset_id = datasets.local_id(env, level)
     dataset = datasets.load_dataset(dataset_id, prof)
     if env == "antmaze":
-        bc = BCConfig(steps=prof.bc_steps, batch_size=prof.batch_size)
-        return _cached("actor", env, level, prof, None, dataset_id, dataset,
+        bc = BCConfig(steps=prof.bc_steps, batch_size=prof.batch_size, seed=seed)
+        return _cached("actor", env, level, prof, None, seed, dataset_id, dataset,
                        {"algorithm": "bc", **bc.as_dict()},
                        lambda data, _key: train_bc(data.observations, data.actions, bc,
                                                    progress=progress and f"BC {env}"))
-    config = IQLConfig(steps=prof.iql_steps, batch_size=prof.batch_size)
-    state = unfinished_path("actor", env, level, prof)
-    return _cached("actor", env, level, prof, None, dataset_id, dataset, config.as_dict(),
+    config = IQLConfig(steps=prof.iql_steps, batch_size=prof.batch_size, seed=seed)
+    state = unfinished_path("actor", env, level, prof, seed=seed)
+    return _cached("actor", env, level, prof, None, seed, dataset_id, dataset, config.as_dict(),
                    lambda data, key: train_iql(data, config, progress=progress and f"IQL {env}",
                                                state=state, state_key=key,
                                                device=device))
@@ -108,6 +122,7 @@ def train_prior(env: str, level: str, quality: str, profile: Profile | str, *,
     if quality not in QUALITIES:
         raise ValueError(f"quality must be one of {list(QUALITIES)}, got {quality!r}")
     prof = get_profile(profile)
+    policy_path("prior", env, level, prof, quality, seed)  # checks the seed before any work
     dataset_id = datasets.local_id(env, level)
     dataset = datasets.load_dataset(dataset_id, prof)
     config = {"quality": quality, "seed": seed, **BCConfig(
@@ -116,7 +131,7 @@ def train_prior(env: str, level: str, quality: str, profile: Profile | str, *,
         "degraded_step_fraction": prof.degraded_step_fraction}
     if env == "antmaze":
         config["goal"] = f"(x, y) a geometric number of steps later, p={LATER_P}"
-    return _cached("prior", env, level, prof, quality, dataset_id, dataset, config,
+    return _cached("prior", env, level, prof, quality, seed, dataset_id, dataset, config,
                    lambda data, _key: fit_prior(data, quality, prof, seed=seed,
                                                 goals=hindsight_goals(env, data, seed),
                                                 progress=progress and f"prior {env} {quality}"))
@@ -130,8 +145,11 @@ def hindsight_goals(env: str, data, seed: int = 0) -> np.ndarray | None:
     return later_position(data, data.next_observations[:, -2:], seed=seed, p=LATER_P)
 
 
-def _cached(kind, env, level, prof, quality, dataset_id, dataset, config, fit) -> Path:
-    path = policy_path(kind, env, level, prof, quality)
+def _cached(kind, env, level, prof, quality, seed, dataset_id, dataset, config, fit) -> Path:
+    """The policy file for these inputs: reused if its key matches, else ``fit`` on the
+    dataset's transitions; ``fit`` returns (policy, curve) or, for IQL, (policy, curve,
+    critics), whose critics are saved beside the policy."""
+    path = policy_path(kind, env, level, prof, quality, seed)
     data_key = dataset_key(dataset)
     key = cache_key(kind, env, data_key, config)
     if path.exists():
@@ -141,14 +159,17 @@ def _cached(kind, env, level, prof, quality, dataset_id, dataset, config, fit) -
         except ValueError:
             pass  # a broken file is replaced below
     start = time.perf_counter()
-    policy, curve = fit(from_minari(dataset), key)
+    policy, curve, *critics = fit(from_minari(dataset), key)
     # a resumable trainer's curve counts its time over every session it ran in
     wall_s = curve[-1].get("wall_s") if curve else None
     saved = save_policy(path, policy, kind=kind, env=env, dataset_id=dataset_id,
                         dataset_key=data_key, dataset_hash=dataset_hash(dataset),
                         config=config, curve=curve,
                         wall_s=wall_s or round(time.perf_counter() - start, 1))
-    unfinished_path(kind, env, level, prof, quality).unlink(missing_ok=True)
+    if critics:
+        save_critics(critic_path(env, level, prof, seed), critics[0], actor_key=key,
+                     env=env, dataset_id=dataset_id, dataset_key=data_key, config=config)
+    unfinished_path(kind, env, level, prof, quality, seed).unlink(missing_ok=True)
     return saved
 
 
@@ -192,21 +213,30 @@ def actor_scores_path(profile: Profile | str) -> Path:
 
 
 def record_actor_score(env: str, level: str, profile: Profile | str,
-                       scores: np.ndarray) -> pd.DataFrame:
-    """Store an actor's evaluation beside its dataset's mean score and CORL's number."""
+                       scores: np.ndarray, seed: int = 0) -> pd.DataFrame:
+    """Store an actor's evaluation beside its dataset's mean score and CORL's number (one
+    row per environment, level and training seed)."""
     prof = get_profile(profile)
     dataset = datasets.summary(datasets.local_id(env, level), prof)
-    row = {"env": env, "level": level, "episodes": len(scores),
+    row = {"env": env, "level": level, "seed": seed, "episodes": len(scores),
            "score_mean": float(np.mean(scores)), "score_std": float(np.std(scores)),
            "dataset_score_mean": dataset["mean_score"],
            "corl_iql_d4rl": CORL_IQL.get((env, level), np.nan)}
     path = actor_scores_path(prof)
+    with locked(path):  # concurrent trainers each add their own row
+        return _replace_score_row(path, row)
+
+
+def _replace_score_row(path: Path, row: dict) -> pd.DataFrame:
+    env, level, seed = row["env"], row["level"], row["seed"]
     table = pd.DataFrame([row])
     if path.exists():
         old = pd.read_csv(path)
-        old = old[~((old["env"] == env) & (old["level"] == level))]
+        if "seed" not in old:  # tables written before seeds were an axis hold seed 0
+            old.insert(old.columns.get_loc("level") + 1, "seed", 0)
+        old = old[~((old["env"] == env) & (old["level"] == level) & (old["seed"] == seed))]
         table = pd.concat([old, table], ignore_index=True) if len(old) else table
-    table = table.sort_values(["env", "level"], ignore_index=True)
+    table = table.sort_values(["env", "level", "seed"], ignore_index=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     table.to_csv(tmp, index=False, float_format="%.4g")
@@ -218,9 +248,14 @@ def write_manifest(profile: Profile | str) -> Path:
     """``artifacts/policies/<profile>/manifest.json``: every policy file and its provenance."""
     prof = get_profile(profile)
     root = paths.artifacts() / "policies" / prof.name
+    with locked(root / "manifest.json"):  # concurrent trainers each list their own file
+        return _write_policy_manifest(prof, root)
+
+
+def _write_policy_manifest(prof: Profile, root: Path) -> Path:
     policies = {}
     for path in sorted(root.glob("*/*.pt")):
-        if path.parent.name == "unfinished":
+        if path.parent.name in ("unfinished", "critic"):
             continue
         ck = read_checkpoint(path)
         _, level = datasets.parse_local_id(ck["dataset_id"])
@@ -228,16 +263,21 @@ def write_manifest(profile: Profile | str) -> Path:
                    f"--profile {prof.name}")
         if ck["kind"] == "prior":
             command += f" --quality {ck['config']['quality']}"
+        if ck["config"].get("seed", 0):
+            command += f" --seed {ck['config']['seed']}"
         policies[str(path.relative_to(root))] = {
             "sha256": sha256(path), "command": command, "kind": ck["kind"], "env": ck["env"],
             "dataset_id": ck["dataset_id"], "dataset_key": ck["dataset_key"],
             "dataset_sha256_when_trained": ck["dataset_hash"],
             "config": ck["config"], "key": ck["key"], "code_version": ck["code_version"],
             "train_wall_s": ck.get("wall_s")}
+    critics = {str(path.relative_to(root)): {"sha256": sha256(path)}
+               for path in sorted(root.glob("critic/*.pt"))}
     manifest = {"profile": prof.name, "code_commit": git_commit(),
-                "note": "weights only (no critics or optimiser state); a policy is retrained "
-                        "when its dataset, config or code version changes",
-                "policies": policies}
+                "note": "weights only (no optimiser state); a policy is retrained when its "
+                        "dataset, config or code version changes; IQL actors trained since "
+                        "critics were kept have their twin Q and V under critic/",
+                "policies": policies, "critics": critics}
     path = root / "manifest.json"
     root.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(manifest, indent=1) + "\n")
