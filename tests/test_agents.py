@@ -89,7 +89,7 @@ def test_cached_policy_is_reused_until_its_data_or_config_change(tmp_path, monke
 
     def train(config):
         return training._cached("actor", "hopper", "medium", training.get_profile("smoke"), None,
-                                "frozensteer/hopper/medium-v0", dataset, config, fit)
+                                0, "frozensteer/hopper/medium-v0", dataset, config, fit)
 
     path = train({"steps": 10})
     assert train({"steps": 10}) == path and len(fits) == 1  # unchanged: reused

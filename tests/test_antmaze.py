@@ -118,12 +118,12 @@ def test_antmaze_levels_are_the_mazes():
 
 
 def test_hindsight_goals_are_later_positions_of_the_same_episode(in_maze_home):
-    from frozensteer.agents.training import hindsight_goals
     from frozensteer.data.transitions import from_minari
+    from frozensteer.families import family
 
     data = from_minari(datasets.load_dataset(datasets.local_id("antmaze", "umaze"), TINY))
     assert data.observations.shape[1] == 29  # the ant, then its x, y
-    goals = hindsight_goals("antmaze", data)
+    goals = family("antmaze").hindsight_goals(data)
     positions = data.next_observations[:, -2:]
     for t in range(0, len(data), 97):
         same = np.flatnonzero((data.episode == data.episode[t]) & (np.arange(len(data)) >= t))

@@ -10,7 +10,8 @@ import torch
 
 from frozensteer.agents import GaussianPolicy, freeze
 from frozensteer.evaluate import evaluate
-from frozensteer.experiments import Condition, conditions
+from frozensteer.experiments import conditions
+from frozensteer.rules import Condition
 
 make_hopper = functools.partial(gym.make, "Hopper-v5")
 
@@ -63,6 +64,25 @@ def test_rows_do_not_depend_on_workers(mode):
         pd.testing.assert_frame_equal(one, run(conds, mode=mode, workers=workers))
 
 
+@pytest.mark.parametrize("mode", ["deterministic", "stochastic"])
+def test_a_condition_s_rows_do_not_depend_on_the_other_conditions_run_with_it(mode):
+    # what lets the store compute only a study's missing conditions
+    conds = conditions("smoke")
+    whole = run(conds, mode=mode)
+    for i in (0, 4, 12):
+        alone = run([conds[i]], mode=mode).drop(columns="condition")
+        part = whole[whole["condition"] == i].drop(columns="condition").reset_index(drop=True)
+        pd.testing.assert_frame_equal(alone, part, check_exact=True)
+
+
+def test_a_rule_that_needs_no_prior_runs_without_one():
+    frozen = run([Condition("frozen")])
+    alone = evaluate(make_hopper, ACTOR, None, None, [Condition("frozen")], SEEDS)
+    pd.testing.assert_frame_equal(alone, frozen, check_exact=True)
+    with pytest.raises(ValueError, match=r"prior is None, but the rules \['poe'\] use it"):
+        evaluate(make_hopper, ACTOR, None, None, [Condition("poe", alpha=0.5)], SEEDS)
+
+
 def test_stochastic_mode_shares_noise_and_separates_poe_from_kl_reg():
     conds = [Condition("poe", alpha=0.5), Condition("kl-reg", alpha=0.5, beta=1.0)]
     a, b = run(conds, mode="stochastic"), run(conds, mode="stochastic")
@@ -76,7 +96,7 @@ def test_stochastic_mode_shares_noise_and_separates_poe_from_kl_reg():
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="mode must be one of"):
         run(conditions("smoke"), mode="greedy")
-    with pytest.raises(ValueError, match="workers must be >= 1, got 0"):
+    with pytest.raises(ValueError, match="workers must be an integer >= 1, got 0"):
         run(conditions("smoke"), workers=0)
     with pytest.raises(ValueError, match="must not be empty"):
         run([])

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from frozensteer import evaluate, experiments
+from frozensteer import evaluate, experiments, provenance
 from frozensteer.agents import training
 from frozensteer.profiles import get_profile
 
@@ -103,13 +103,17 @@ def test_cli_run_records_the_table_and_summarises(trained, env_of, monkeypatch, 
     assert cli.main(["run", "--study", "main", "--profile", "smoke", "--workers", "1"]) == 0
     out = capsys.readouterr().out
     assert "PoE at the KL-budget alpha" in out and "hopper medium clean" in out
-    table = pd.read_csv(experiments.study_path("main", "smoke"))
-    pd.testing.assert_frame_equal(table, trained)
+    table = provenance.read_table(experiments.study_path("main", "smoke"))
+    pd.testing.assert_frame_equal(table, trained, check_exact=True)
+    # the study table equals its per-condition tables exactly, every float to the last bit
+    stored, missing = experiments.read_results("main", PROFILE)
+    assert missing == []
+    pd.testing.assert_frame_equal(table, stored, check_exact=True)
     manifest = experiments.study_path("main", "smoke").with_suffix(".manifest.json")
     assert "frozensteer run --study main" in manifest.read_text()
     # a missing policy is named, with the command that trains it
     (tmp_path / "artifacts" / "policies").unlink()
-    for path in (tmp_path / "results").rglob("*.key"):
+    for path in (tmp_path / "results").rglob("*.json"):
         path.unlink()
     assert cli.main(["run", "--study", "main", "--profile", "smoke"]) == 2
     assert "frozensteer train actor|prior --env hopper" in capsys.readouterr().err
@@ -134,3 +138,31 @@ def test_part_of_a_study_runs_by_environment_and_is_read_back(trained, env_of, m
     rows, missing = experiments.read_results("main", PROFILE)
     assert missing == []
     pd.testing.assert_frame_equal(rows, trained)
+
+
+def test_adding_a_condition_runs_only_that_condition(trained, env_of, monkeypatch, tmp_path):
+    from frozensteer.rules import Condition
+
+    fresh_results(monkeypatch, tmp_path)
+    experiments.run_study("main", PROFILE, workers=1, progress=False)
+    stored = sorted((tmp_path / "results").rglob("*.csv"))
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in stored}
+    extra = Condition("poe", alpha=0.2)
+    monkeypatch.setitem(experiments.CONDITION_SETS, "paper",
+                        lambda prof: experiments.paper_conditions(prof) + [extra])
+    real, computed = evaluate.evaluate, []
+
+    def spy(make_env, actor, prior, goal, conds, *args, **kwargs):
+        computed.append(list(conds))
+        return real(make_env, actor, prior, goal, conds, *args, **kwargs)
+
+    monkeypatch.setattr(evaluate, "evaluate", spy)
+    table = experiments.run_study("main", PROFILE, workers=1, progress=False)
+    assert computed == [[extra]] * 3  # one call per sub-cell, for the new condition only
+    for path, (data, stamp) in before.items():  # nothing finished was rewritten
+        assert path.read_bytes() == data and path.stat().st_mtime_ns == stamp
+    assert len(table) == len(trained) + 3 * 2
+    old = table[table["condition"] < 13].reset_index(drop=True)
+    pd.testing.assert_frame_equal(old, trained, check_exact=True)
+    added = table[table["condition"] == 13]
+    assert (added["rule"] == "poe").all() and (added["alpha"] == 0.2).all()

@@ -10,15 +10,28 @@ from frozensteer.data.envs import BEHAVIOUR_IDS
 from frozensteer.profiles import PROFILES
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else list(argv)
+    if hasattr(args, "profile"):  # resolved once: every function below gets the Profile
+        args.profile = PROFILES[args.profile]
     import torch
 
     torch.set_num_threads(args.threads)  # small networks: one thread per process is fastest
     try:
         args.handler(args)
-    except (FileNotFoundError, RuntimeError, ValueError, ConnectionError) as err:
+    except (FileNotFoundError, RuntimeError, ValueError, ConnectionError, ImportError) as err:
         print(f"frozensteer: error: {err}", file=sys.stderr)
         return 2
     return 0
@@ -30,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     data = commands.add_parser("data", help="behaviour policies and datasets")
     data_cmds = data.add_subparsers(dest="data_command", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    common.add_argument("--threads", type=positive_int, default=1,
+                        help="torch threads (default 1)")
 
     behaviour = data_cmds.add_parser(
         "train-behaviour", parents=[common],
@@ -81,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--executor", default="local", choices=["local", "ray"])
     run.add_argument("--address", default=None,
                      help="Ray cluster address (default: start a local Ray instance)")
-    run.add_argument("--workers", type=int, default=2,
+    run.add_argument("--workers", type=positive_int, default=2,
                      help="processes per sub-cell with the local executor (default 2)")
     run.add_argument("--env", action="append", dest="envs", metavar="ENV",
                      help="run only this environment's sub-cells (repeatable); the study "
@@ -143,23 +157,20 @@ def _run_study(args) -> None:
 
 
 def _data_build(args) -> None:
-    from frozensteer.data import antmaze, recipe
+    from frozensteer.families import family
 
-    if args.env == "antmaze":
-        rows = antmaze.build(args.profile, rebuild=args.rebuild)
-    else:
-        envs = PROFILES[args.profile].envs if args.all else [args.env]
-        rows = [row for env in envs
-                for row in recipe.build(env, args.profile, rebuild=args.rebuild)]
+    envs = args.profile.envs if args.all else [args.env]
+    rows = [row for env in envs
+            for row in family(env).build_data(env, args.profile, rebuild=args.rebuild)]
     print(format_table(rows))
 
 
 def _data_list(args) -> None:
     from frozensteer.data import datasets
 
-    profile = PROFILES[args.profile]
-    print(f"Minari root: {datasets.minari_root(profile)}")
-    print(format_table([datasets.summary(i, profile) for i in datasets.list_local(profile)]))
+    print(f"Minari root: {datasets.minari_root(args.profile)}")
+    print(format_table([datasets.summary(i, args.profile)
+                        for i in datasets.list_local(args.profile)]))
 
 
 def format_table(rows: list[dict]) -> str:

@@ -2,8 +2,10 @@
 
 ``evaluate`` runs ``len(conditions) x len(seeds)`` episodes together.  At every step the
 frozen actor and the prior are called once on the observations of all running episodes;
-each rule then composes, through ``frozensteer.compose``, the rows of every condition that
-uses it in one call (one coefficient per row).  Episode ``i``
+each rule of the registry (``frozensteer.rules``) then composes the rows of every condition
+that uses it in one call (one coefficient per row). The prior is not called when no
+condition's rule uses it, and a rule that declares extra frozen networks (a critic) finds
+them in ``networks``.  Episode ``i``
 of every condition resets with ``seeds[i]`` (conditions are paired by start state).
 
 - deterministic mode (the protocol's primary one): the executed action is the composed mean,
@@ -30,8 +32,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from frozensteer.experiments import Condition, apply_rule
 from frozensteer.rollout import run_episodes
+from frozensteer.rules import Condition, StepContext, get_rule
 
 MODES = ("deterministic", "stochastic")
 COLUMNS = ["condition", "rule", "alpha", "beta", "episode", "seed", "return", "length",
@@ -41,23 +43,36 @@ COLUMNS = ["condition", "rule", "alpha", "beta", "episode", "seed", "return", "l
 def evaluate(make_env: Callable[[], gym.Env], actor, prior, goal: np.ndarray,
              conditions: Sequence[Condition], seeds: Sequence[int], *,
              mode: str = "deterministic", noise_seed: int = 0, workers: int = 1,
-             progress: bool | str = False) -> pd.DataFrame:
+             networks: dict | None = None, progress: bool | str = False) -> pd.DataFrame:
     """One row per (condition, episode): the outcome of every episode of a sub-cell.
 
     ``actor(obs)`` and ``prior(obs, goal)`` return ``DiagGaussian``; ``goal`` is the prior's
     goal (one row, held for the whole episode), or None for an environment whose
     observations are dictionaries that carry it (``observation`` and ``desired_goal``, as
-    AntMaze's evaluation view).  ``make_env`` must be picklable when ``workers > 1``.
+    AntMaze's evaluation view).  ``prior`` may be None when no condition's rule uses it.
+    ``networks`` holds the extra frozen networks the conditions' rules declare (by name).
+    ``make_env`` must be picklable when ``workers > 1``.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {list(MODES)}, got {mode!r}")
     if not conditions or not seeds:
         raise ValueError("conditions and seeds must not be empty, got "
                          f"{len(conditions)} conditions and {len(seeds)} seeds")
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    networks = dict(networks or {})
+    for c in conditions:
+        if not isinstance(c, Condition):
+            raise ValueError(f"conditions must be frozensteer.rules.Condition, got {c!r}")
+        missing = [n for n in c.spec.needs if n not in networks]
+        if missing:
+            raise ValueError(f"rule {c.rule!r} needs the frozen networks {missing}: pass "
+                             f"them as networks={{{missing[0]!r}: ...}}")
+    if prior is None and any(c.spec.uses_prior for c in conditions):
+        raise ValueError("prior is None, but the rules "
+                         f"{sorted({c.rule for c in conditions if c.spec.uses_prior})} use it")
     args = (make_env, actor, prior, None if goal is None else np.asarray(goal, np.float32),
-            mode, noise_seed, list(conditions), list(seeds))
+            mode, noise_seed, list(conditions), list(seeds), networks)
     # the grid's rows (condition-major), split evenly: a worker may hold part of a condition
     shares = [s for s in np.array_split(np.arange(len(conditions) * len(seeds)), workers)
               if len(s)]
@@ -70,12 +85,14 @@ def evaluate(make_env: Callable[[], gym.Env], actor, prior, goal: np.ndarray,
     return rows[COLUMNS]
 
 
-def _run(make_env, actor, prior, goal, mode, noise_seed, conditions, seeds, grid_rows, progress
-         ) -> pd.DataFrame:
+def _run(make_env, actor, prior, goal, mode, noise_seed, conditions, seeds, networks,
+         grid_rows, progress) -> pd.DataFrame:
     """The episodes of ``grid_rows`` (positions in the condition-major grid of conditions x
     seeds)."""
     torch.set_num_threads(1)
-    actor, prior = copy.deepcopy(actor).double(), copy.deepcopy(prior).double()
+    actor = copy.deepcopy(actor).double()
+    prior = None if prior is None else copy.deepcopy(prior).double()
+    networks = {name: copy.deepcopy(net).double() for name, net in networks.items()}
     n_episodes = len(seeds)
     space = make_env().action_space
     goal_t = None if goal is None else torch.as_tensor(goal, dtype=torch.float64).reshape(1, -1)
@@ -84,10 +101,12 @@ def _run(make_env, actor, prior, goal, mode, noise_seed, conditions, seeds, grid
     # that each rule composes the whole batch once and keeps its own rows (arithmetic is
     # elementwise: a row's result does not depend on the other rows)
     rule = np.array([conditions[c].rule for c in condition])
+    specs = {r: get_rule(r) for r in set(rule.tolist())}
+    uses_prior = any(spec.uses_prior for spec in specs.values())
     alphas = np.array([_number(conditions[c].alpha) for c in condition])
     betas = np.array([_number(conditions[c].beta) for c in condition])
-    alpha = torch.from_numpy(np.nan_to_num(alphas))[:, None]
-    beta = torch.from_numpy(np.nan_to_num(betas))[:, None]
+    coefficients = {"alpha": torch.from_numpy(np.nan_to_num(alphas))[:, None],
+                    "beta": torch.from_numpy(np.nan_to_num(betas))[:, None]}
     rngs = [np.random.default_rng([noise_seed, seed]) for seed in seeds]
 
     @torch.no_grad()
@@ -96,14 +115,18 @@ def _run(make_env, actor, prior, goal, mode, noise_seed, conditions, seeds, grid
             goals = torch.as_tensor(obs["desired_goal"], dtype=torch.float64)
             obs = obs["observation"]
         else:
-            goals = goal_t.expand(len(index), -1)
+            goals = None if goal_t is None else goal_t.expand(len(index), -1)
         obs_t = torch.as_tensor(obs, dtype=torch.float64)
-        a, g = actor(obs_t), prior(obs_t, goals)
-        mean, std = a.mean.numpy().copy(), a.std.numpy().copy()  # the frozen rows
+        a = actor(obs_t)
+        context = StepContext(a, prior(obs_t, goals) if uses_prior else None, obs_t, goals,
+                              networks)
+        mean, std = np.empty(a.shape), np.empty(a.shape)
         rules, held = rule[index], torch.from_numpy(index)
-        for r in set(rules.tolist()) - {"frozen"}:
-            rows = rules == r
-            dist = apply_rule(r, a, g, alpha[held], beta[held])
+        for r in set(rules.tolist()):
+            rows, spec = rules == r, specs[r]
+            coefficient = (None if spec.coefficient is None
+                           else coefficients[spec.coefficient][held])
+            dist = spec.compose(context, coefficient)
             mean[rows], std[rows] = dist.mean.numpy()[rows], dist.std.numpy()[rows]
         if mode == "stochastic":
             # every running row is at the same step, so episode e's noise is one draw,

@@ -1,81 +1,76 @@
-"""The experiment grid: studies, cells, conditions and episode seeds (PROTOCOL.md sections 3-5).
+"""The experiment grid: studies, sub-cells, conditions and episode seeds (protocol chapter,
+sections 3-5).
 
 A study is a list of sub-cells (environment, dataset, prior quality); every sub-cell runs the
-same 13 conditions for ``episodes_per_condition`` episodes, episode ``i`` of every condition
+conditions of its study's named condition set (``CONDITION_SETS``; the paper's 13 for every
+study today) for the family's episodes per condition, episode ``i`` of every condition
 resetting with seed ``base_seed + i`` so that conditions are paired by start state.
+
+Results are keyed and stored per (sub-cell, condition): adding a condition to a study runs
+only that condition's episodes.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
 import pandas as pd
 import torch
 from tqdm import tqdm
 
 from frozensteer import __version__, compose, paths, provenance
+from frozensteer.families import family
 from frozensteer.profiles import Profile, get_profile
+from frozensteer.rules import Condition
 
 PRIOR_QUALITIES = ("clean", "degraded", "random")
 STUDIES = ("main", "harder", "antmaze")
 RANDOM_PRIOR_SEED = 0  # the seeded initialisation every random prior starts from
-ROWS_VERSION = 2  # bumped whenever the columns or content of a sub-cell's rows change
+ROWS_VERSION = 2  # bumped whenever the columns or content of a condition's rows change
 
 
-@dataclass(frozen=True)
-class Condition:
-    """One way of turning (actor, prior) into the executed policy."""
-
-    rule: str  # frozen | prior-only | additive | poe | kl-reg
-    alpha: float | None = None
-    beta: float | None = None
-
-    @property
-    def label(self) -> str:
-        if self.rule in ("frozen", "prior-only"):
-            return self.rule
-        if self.rule == "kl-reg":
-            return f"kl-reg(beta={self.beta:.3g})"
-        return f"{self.rule}(alpha={self.alpha:g})"
-
-    def apply(self, actor: compose.DiagGaussian,
-              prior: compose.DiagGaussian) -> compose.DiagGaussian:
-        """The composed Gaussian of this condition."""
-        return apply_rule(self.rule, actor, prior, self.alpha, self.beta)
-
-
-def apply_rule(rule: str, actor: compose.DiagGaussian, prior: compose.DiagGaussian,
-               alpha=None, beta=None) -> compose.DiagGaussian:
-    """Compose with ``rule``; ``alpha`` and ``beta`` may be arrays (one coefficient per row)."""
-    if rule == "frozen":
-        return compose.frozen(actor, prior)
-    if rule == "prior-only":
-        return compose.prior_only(actor, prior)
-    if rule == "additive":
-        return compose.additive(actor, prior, alpha)
-    if rule == "poe":
-        return compose.poe(actor, prior, alpha)
-    return compose.kl_reg(actor, prior, beta)
-
-
-def conditions(profile: Profile | str) -> list[Condition]:
-    """The 13 conditions of a sub-cell: frozen, prior-only, additive(0.5), then PoE(alpha)
-    and KL-Reg(alpha / (1 - alpha)) for every alpha of the profile."""
+def paper_conditions(profile: Profile | str) -> list[Condition]:
+    """The paper's 13 conditions: frozen, prior-only, additive(0.5), then PoE(alpha) and
+    KL-Reg(alpha / (1 - alpha)) for every alpha of the profile."""
     alphas = get_profile(profile).alphas
     out = [Condition("frozen"), Condition("prior-only"), Condition("additive", alpha=0.5)]
     for alpha in alphas:
         out.append(Condition("poe", alpha=alpha))
         out.append(Condition("kl-reg", alpha=alpha, beta=compose.beta_from_alpha(alpha)))
     return out
+
+
+# named condition sets, and the one each study runs
+CONDITION_SETS: dict[str, Callable[[Profile], list[Condition]]] = {"paper": paper_conditions}
+STUDY_CONDITIONS = {"main": "paper", "harder": "paper", "antmaze": "paper"}
+
+
+def conditions(profile: Profile | str, name: str = "paper") -> list[Condition]:
+    """The condition set called ``name`` at ``profile``."""
+    if name not in CONDITION_SETS:
+        raise ValueError(f"condition set must be one of {sorted(CONDITION_SETS)}, got {name!r}")
+    out = CONDITION_SETS[name](get_profile(profile))
+    slugs = [condition_slug(c) for c in out]
+    if len(set(slugs)) != len(slugs):
+        raise ValueError(f"condition set {name!r} names two conditions alike: {slugs}")
+    return out
+
+
+def study_conditions(study: str, profile: Profile | str) -> list[Condition]:
+    """The conditions every sub-cell of ``study`` runs."""
+    _check_study(study)
+    return conditions(profile, STUDY_CONDITIONS[study])
+
+
+def _check_study(study: str) -> None:
+    if study not in STUDIES:
+        raise ValueError(f"study must be one of {list(STUDIES)}, got {study!r}")
 
 
 @dataclass(frozen=True)
@@ -91,15 +86,14 @@ class SubCell:
 def sub_cells(study: str, profile: Profile | str) -> list[SubCell]:
     """The sub-cells of ``study`` (main, harder or antmaze), in a fixed order."""
     prof = get_profile(profile)
+    _check_study(study)
     if study == "main":
         pairs = [(env, "medium") for env in prof.envs]
     elif study == "harder":
         pairs = [(env, level) for env in ("hopper", "halfcheetah", "walker2d")
                  for level in ("medium-replay", "medium-expert")]
-    elif study == "antmaze":
-        pairs = [("antmaze", maze) for maze in ("umaze", "umaze-diverse")]
     else:
-        raise ValueError(f"study must be one of {list(STUDIES)}, got {study!r}")
+        pairs = [("antmaze", maze) for maze in ("umaze", "umaze-diverse")]
     return [SubCell(study, env, dataset, quality)
             for env, dataset in pairs for quality in PRIOR_QUALITIES]
 
@@ -111,8 +105,7 @@ def actor_cells(profile: Profile | str) -> list[tuple[str, str]]:
 
 
 def episodes_per_condition(study: str, profile: Profile | str) -> int:
-    prof = get_profile(profile)
-    return prof.antmaze_episodes_per_condition if study == "antmaze" else prof.episodes_per_condition
+    return family(sub_cells(study, profile)[0].env).episodes_per_condition(get_profile(profile))
 
 
 def episode_seeds(study: str, profile: Profile | str) -> list[int]:
@@ -123,23 +116,40 @@ def episode_seeds(study: str, profile: Profile | str) -> list[int]:
 
 def study_size(study: str, profile: Profile | str) -> int:
     """Total episodes of a study: sub-cells x conditions x episodes per condition."""
-    return (len(sub_cells(study, profile)) * len(conditions(profile))
+    return (len(sub_cells(study, profile)) * len(study_conditions(study, profile))
             * episodes_per_condition(study, profile))
 
 
-# --- running the grid -----------------------------------------------------------------------
+# --- the store: one table per (sub-cell, condition) ------------------------------------------
 #
-# A sub-cell's rows are cached in results/<profile>/<study>/<env>-<dataset>-<quality>.csv
-# beside a .key file: the hash of everything the rows depend on (actor and prior files,
-# dataset content, conditions, seeds, mode, code version).  A study is the concatenation of
-# its sub-cells in grid order; finished sub-cells are never recomputed, so a killed run
-# resumes where it stopped and ends with the same table.
+# results/<profile>/<study>/<env>-<dataset>-<quality>[-<mode>]/<condition>.csv holds the rows
+# of one condition of one sub-cell; beside it <condition>.json records the key of everything
+# the rows depend on (policy files, dataset key, the condition, seeds, mode, code version)
+# and the sha256 and row count of the CSV as written.  A table whose key differs is stale, one
+# whose bytes differ from the digest is damaged: both are recomputed by a run, never trusted.
+# A study is the concatenation of its sub-cells' conditions in grid order.
 
 
-def sub_cell_path(cell: SubCell, profile: Profile | str, mode: str = "deterministic") -> Path:
+def condition_slug(condition: Condition) -> str:
+    """A file name for a condition: its label without brackets, e.g. ``poe-alpha0.3``."""
+    return (condition.label.replace("(", "-").replace(")", "").replace("=", "")
+            .replace(",", "-").replace(" ", ""))
+
+
+def sub_cell_dir(cell: SubCell, profile: Profile | str, mode: str = "deterministic") -> Path:
     suffix = "" if mode == "deterministic" else f"-{mode}"
     return (paths.results() / get_profile(profile).name / cell.study
-            / f"{cell.env}-{cell.dataset}-{cell.prior_quality}{suffix}.csv")
+            / f"{cell.env}-{cell.dataset}-{cell.prior_quality}{suffix}")
+
+
+def condition_path(cell: SubCell, condition: Condition, profile: Profile | str,
+                   mode: str = "deterministic") -> Path:
+    return sub_cell_dir(cell, profile, mode) / f"{condition_slug(condition)}.csv"
+
+
+def record_path(table: Path) -> Path:
+    """The JSON record beside a stored table: its key, sha256 and row count."""
+    return Path(table).with_suffix(".json")
 
 
 def _policy_files(cell: SubCell, prof: Profile) -> tuple[Path, Path | None]:
@@ -156,40 +166,89 @@ def _policy_files(cell: SubCell, prof: Profile) -> tuple[Path, Path | None]:
     return actor, prior
 
 
-def sub_cell_key(cell: SubCell, profile: Profile | str, mode: str = "deterministic") -> str:
-    """Hash of everything a sub-cell's rows depend on (cheap: no data is read)."""
-    from frozensteer.agents.training import dataset_key
-    from frozensteer.data import datasets
+def sub_cell_inputs(cell: SubCell, profile: Profile | str, mode: str = "deterministic",
+                    dataset_key: str | None = None) -> list:
+    """Everything a sub-cell's rows depend on but the condition (cheap: no data is read
+    beyond the dataset's key, and none if ``dataset_key`` is given)."""
+    from frozensteer.evaluate import MODES
 
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {list(MODES)}, got {mode!r}")
     prof = get_profile(profile)
     actor, prior = _policy_files(cell, prof)
-    dataset = datasets.load_dataset(datasets.local_id(cell.env, cell.dataset), prof)
-    blob = json.dumps([cell.study, cell.env, cell.dataset, cell.prior_quality, mode,
-                       [c.label for c in conditions(prof)], episode_seeds(cell.study, prof),
-                       prof.goal_percentile, prof.selector_states, prof.selector_seed,
-                       dataset_key(dataset), provenance.sha256(actor),
-                       _prior_id(prior), __version__, ROWS_VERSION]
-                      # a shortened horizon (smoke only) joins the key; None leaves it as it was
-                      + ([prof.eval_horizon] if prof.eval_horizon is not None else []))
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    if dataset_key is None:
+        from frozensteer.agents.training import dataset_key as key_of
+        from frozensteer.data import datasets
+
+        dataset_key = key_of(datasets.load_dataset(datasets.local_id(cell.env, cell.dataset),
+                                                   prof))
+    return ([cell.study, cell.env, cell.dataset, cell.prior_quality, mode,
+             episode_seeds(cell.study, prof), prof.goal_percentile, prof.selector_states,
+             prof.selector_seed, dataset_key, provenance.sha256(actor), _prior_id(prior),
+             __version__, ROWS_VERSION]
+            # a shortened horizon (smoke only) joins the key; None leaves it as it was
+            + ([prof.eval_horizon] if prof.eval_horizon is not None else []))
+
+
+def condition_key(inputs: list, condition: Condition) -> str:
+    """The key of one condition's rows: the sub-cell's inputs and the condition exactly."""
+    return provenance.content_key([inputs, condition.rule, condition.alpha, condition.beta])
 
 
 def _prior_id(prior: Path | None) -> str:
     return f"random-init-seed-{RANDOM_PRIOR_SEED}" if prior is None else provenance.sha256(prior)
 
 
-def compute_sub_cell(cell: SubCell, profile: Profile | str, mode: str = "deterministic",
-                     workers: int = 1, progress: bool | str = False) -> pd.DataFrame:
-    """Run every condition and episode of a sub-cell; one tidy row per episode (no cache)."""
+def store_rows(path: Path, key: str, rows: pd.DataFrame) -> pd.DataFrame:
+    """Write one condition's rows and their record atomically; return them as read back."""
+    record = record_path(path)
+    record.unlink(missing_ok=True)  # a crash between the two writes leaves no stale record
+    provenance.write_table(path, rows)
+    provenance.write_json(record, {"key": key, "sha256": provenance.sha256(path),
+                                   "rows": len(rows)})
+    return provenance.read_table(path)
+
+
+class DamagedTable(ValueError):
+    """A stored table whose bytes are not those recorded when it was written."""
+
+
+def read_rows(path: Path, key: str | None = None) -> pd.DataFrame | None:
+    """One condition's stored rows, verified against their record: None if there are none
+    or they were stored under another ``key`` (given: stale); ``DamagedTable`` naming the
+    file if its bytes or row count differ from the record."""
+    record = record_path(path)
+    if not path.exists() or not record.exists():
+        return None
+    try:
+        meta = json.loads(record.read_text())
+        digest, n, stored_key = meta["sha256"], meta["rows"], meta["key"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise DamagedTable(f"{record} is not a valid record ({err})") from err
+    if key is not None and stored_key != key:
+        return None
+    if provenance.sha256(path) != digest:
+        raise DamagedTable(f"{path} differs from the sha256 recorded when it was written")
+    rows = provenance.read_table(path)
+    if len(rows) != n:
+        raise DamagedTable(f"{path} holds {len(rows)} rows, {n} were written")
+    return rows
+
+
+def compute_rows(cell: SubCell, profile: Profile | str, conds: Sequence[Condition],
+                 positions: Sequence[int], mode: str = "deterministic", workers: int = 1,
+                 progress: bool | str = False) -> pd.DataFrame:
+    """Run the episodes of ``conds`` on a sub-cell (no cache); one tidy row per episode,
+    ``condition`` giving each condition's position in its study's set (``positions``)."""
     from frozensteer.agents import freeze, load_actor, load_prior
-    from frozensteer.agents.prior import deployment_goal, train_prior
-    from frozensteer.agents.training import dataset_key, hindsight_goals
+    from frozensteer.agents.prior import train_prior
+    from frozensteer.agents.training import dataset_key
     from frozensteer.data import datasets
-    from frozensteer.data.envs import gym_id
     from frozensteer.data.transitions import from_minari
     from frozensteer.evaluate import evaluate
 
     prof = get_profile(profile)
+    fam = family(cell.env)
     actor_file, prior_file = _policy_files(cell, prof)
     dataset_id = datasets.local_id(cell.env, cell.dataset)
     dataset = datasets.load_dataset(dataset_id, prof)
@@ -197,37 +256,28 @@ def compute_sub_cell(cell: SubCell, profile: Profile | str, mode: str = "determi
     actor = load_actor(actor_file, env=cell.env)
     if prior_file is None:
         prior = freeze(train_prior(transitions, "random", prof, seed=RANDOM_PRIOR_SEED,
-                                   goals=hindsight_goals(cell.env, transitions))[0])
+                                   goals=fam.hindsight_goals(transitions))[0])
     else:
         prior = load_prior(prior_file, env=cell.env)
     states = transitions.observations[np.random.default_rng(prof.selector_seed).choice(
         len(transitions), size=min(prof.selector_states, len(transitions)), replace=False)]
-    conds = conditions(prof)
-
-    if cell.env == "antmaze":  # each episode's observations carry its goal
-        from frozensteer.data import antmaze
-
-        make_env = functools.partial(antmaze.eval_env, prof.eval_horizon or antmaze.HORIZON)
-        goal, distance_goal = None, antmaze.eval_goal()
-    else:
-        limit = {} if prof.eval_horizon is None else {"max_episode_steps": prof.eval_horizon}
-        make_env = functools.partial(gym.make, gym_id(cell.env), **limit)
-        goal = distance_goal = deployment_goal(transitions, prof.goal_percentile)
-    rows = evaluate(make_env, actor, prior, goal, conds, episode_seeds(cell.study, prof),
-                    mode=mode, workers=workers, progress=progress)
-    kl, shift = distance_to_actor(actor, prior, distance_goal, states, conds)
+    conds = list(conds)
+    rows = evaluate(fam.make_eval_env(cell.env, cell.dataset, prof), actor, prior,
+                    fam.deployment_goal(transitions, prof), conds,
+                    episode_seeds(cell.study, prof), mode=mode, workers=workers,
+                    progress=progress)
+    kl, shift = distance_to_actor(actor, prior, fam.distance_goal(transitions, cell.dataset,
+                                                                  prof), states, conds)
     rows.insert(rows.columns.get_loc("beta") + 1, "kl_to_actor", kl[rows["condition"]])
     rows.insert(rows.columns.get_loc("kl_to_actor") + 1, "action_shift",
                 shift[rows["condition"]])
+    rows["condition"] = np.asarray(positions)[rows["condition"]]
     for i, (name, value) in enumerate(zip(("study", "env", "dataset", "prior_quality"),
                                           (cell.study, cell.env, cell.dataset,
                                            cell.prior_quality))):
         rows.insert(i, name, value)
-    meta = dataset.storage.metadata
-    span = meta["ref_max_score"] - meta["ref_min_score"]
     rows.insert(rows.columns.get_loc("return") + 1, "score",
-                100.0 * rows["success"] if cell.env == "antmaze" else
-                100 * (rows["return"] - meta["ref_min_score"]) / span)
+                fam.score(rows["return"].to_numpy(), rows["success"].to_numpy(), dataset))
     return rows.assign(mode=mode, profile=prof.name, code_version=__version__,
                        dataset_id=dataset_id, dataset_key=dataset_key(dataset),
                        actor_sha256=provenance.sha256(actor_file),
@@ -243,46 +293,63 @@ def distance_to_actor(actor, prior, goal, states, conds: list[Condition]
     (action units, per action dimension, before clipping)."""
     obs = torch.as_tensor(states, dtype=torch.float32)
     a = actor(obs)
-    g = prior(obs, torch.as_tensor(goal, dtype=torch.float32).expand(len(obs), -1))
+    goal_t = torch.as_tensor(goal, dtype=torch.float32).expand(len(obs), -1)
+    g = prior(obs, goal_t)
     a, g = (compose.DiagGaussian(d.mean.double(), d.std.double()) for d in (a, g))
-    composed = [c.apply(a, g) for c in conds]
+    composed = [c.apply(a, g, obs=obs.double(), goal=goal_t.double()) for c in conds]
     kl = np.array([float(compose.kl(d, a).mean()) for d in composed])
     shift = np.array([float(((d.mean - a.mean) ** 2).mean().sqrt()) for d in composed])
     return kl, shift
 
 
-def cached_rows(cell: SubCell, profile: Profile | str, mode: str, key: str
-                ) -> pd.DataFrame | None:
-    path = sub_cell_path(cell, profile, mode)
-    key_file = path.with_suffix(".key")
-    if path.exists() and key_file.exists() and key_file.read_text().strip() == key:
-        return pd.read_csv(path)
-    return None
+@dataclass
+class _Pending:
+    """The conditions of one sub-cell that have no valid stored rows yet."""
+
+    cell: SubCell
+    todo: list[int]  # positions in the study's condition set
+    keys: list[str]
+    paths: list[Path]
 
 
-def store_rows(cell: SubCell, profile: Profile | str, mode: str, key: str,
-               rows: pd.DataFrame) -> pd.DataFrame:
-    """Write a sub-cell's rows and key atomically; return them as read back."""
-    path = sub_cell_path(cell, profile, mode)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key_file = path.with_suffix(".key")
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    rows.to_csv(tmp, index=False)
-    key_file.unlink(missing_ok=True)  # a crash between the two writes leaves no stale key
-    tmp.replace(path)
-    key_file.write_text(key + "\n")
-    return pd.read_csv(path)
+def _plan(cell: SubCell, prof: Profile, mode: str, conds: list[Condition]
+          ) -> tuple[list[pd.DataFrame | None], _Pending]:
+    inputs = sub_cell_inputs(cell, prof, mode)
+    keys = [condition_key(inputs, c) for c in conds]
+    paths_ = [condition_path(cell, c, prof, mode) for c in conds]
+    tables = []
+    for path, key in zip(paths_, keys):
+        try:
+            tables.append(read_rows(path, key))
+        except (DamagedTable, ValueError) as err:  # a rebuildable cache: recompute it
+            tqdm.write(f"frozensteer: recomputing damaged {path.name} of {cell}: {err}")
+            tables.append(None)
+    todo = [i for i, t in enumerate(tables) if t is None]
+    return tables, _Pending(cell, todo, [keys[i] for i in todo], [paths_[i] for i in todo])
+
+
+def _store_pending(pending: _Pending, rows: pd.DataFrame, tables: list) -> None:
+    for i, key, path in zip(pending.todo, pending.keys, pending.paths):
+        tables[i] = store_rows(path, key, rows[rows["condition"] == i].reset_index(drop=True))
+
+
+def _assemble(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    """A sub-cell's rows in condition order, each condition numbered by its position."""
+    return pd.concat([t.assign(condition=i) for i, t in enumerate(tables)], ignore_index=True)
 
 
 def run_sub_cell(cell: SubCell, profile: Profile | str, *, mode: str = "deterministic",
                  workers: int = 1, progress: bool | str = False) -> pd.DataFrame:
-    """The rows of one sub-cell: read from its cache, or run and cached atomically."""
-    key = sub_cell_key(cell, profile, mode)
-    cached = cached_rows(cell, profile, mode, key)
-    if cached is not None:
-        return cached
-    return store_rows(cell, profile, mode, key,
-                      compute_sub_cell(cell, profile, mode, workers, progress))
+    """The rows of one sub-cell: each condition read from its store, or run (only the
+    missing ones, together) and stored atomically."""
+    prof = get_profile(profile)
+    conds = study_conditions(cell.study, prof)
+    tables, pending = _plan(cell, prof, mode, conds)
+    if pending.todo:
+        rows = compute_rows(cell, prof, [conds[i] for i in pending.todo], pending.todo, mode,
+                            workers, progress)
+        _store_pending(pending, rows, tables)
+    return _assemble(tables)
 
 
 EXECUTORS = ("local", "ray")
@@ -295,14 +362,21 @@ def run_study(study: str, profile: Profile | str, *, mode: str = "deterministic"
     """Every sub-cell of ``study`` (or of its ``envs`` and ``datasets`` only) as one tidy
     table, in grid order.
 
-    Cached sub-cells are read back; the others run on ``executor``: ``local`` (one sub-cell
-    at a time, its conditions split over ``workers`` processes) or ``ray`` (one Ray task
-    per sub-cell on the cluster at ``address``, or a local Ray instance if None; every node
-    needs this checkout, its artifacts and datasets at the same paths).  Each finished
-    sub-cell is stored at once, so an interrupted run resumes where it stopped.
+    Stored conditions are read back (verified); the missing ones of each sub-cell run
+    together on ``executor``: ``local`` (one sub-cell at a time, its rows split over
+    ``workers`` processes, under a lock per sub-cell so two runs never compute the same
+    rows) or ``ray`` (one Ray task per sub-cell on the cluster at ``address``, or a local
+    Ray instance if None; every node needs this checkout, its artifacts and datasets at the
+    same paths).  Each finished sub-cell is stored at once, so an interrupted run resumes
+    where it stopped.
     """
     if executor not in EXECUTORS:
         raise ValueError(f"executor must be one of {list(EXECUTORS)}, got {executor!r}")
+    if executor == "local" and address is not None:
+        raise ValueError(f"address {address!r} is for the ray executor: pass --executor ray, "
+                         "or drop --address")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     prof = get_profile(profile)
     cells = sub_cells(study, prof)
     for name, wanted in (("env", envs), ("dataset", datasets)):
@@ -314,29 +388,36 @@ def run_study(study: str, profile: Profile | str, *, mode: str = "deterministic"
             raise ValueError(f"{name}s {unknown} are not in the {study} study, whose {name}s "
                              f"are {sorted(present)}")
         cells = [cell for cell in cells if getattr(cell, name) in wanted]
-    keys = [sub_cell_key(cell, prof, mode) for cell in cells]
-    tables = [cached_rows(cell, prof, mode, key) for cell, key in zip(cells, keys)]
-    todo = [i for i, table in enumerate(tables) if table is None]
+    conds = study_conditions(study, prof)
+    plans = [_plan(cell, prof, mode, conds) for cell in cells]
+    todo = [i for i, (_, pending) in enumerate(plans) if pending.todo]
     bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc=f"{study} study",
                unit="sub-cell", disable=not progress)
     if executor == "local":
         for i in todo:
-            rows = compute_sub_cell(cells[i], prof, mode, workers,
-                                    progress and f"{cells[i].env} {cells[i].dataset} "
-                                                 f"{cells[i].prior_quality}")
-            tables[i] = store_rows(cells[i], prof, mode, keys[i], rows)
+            cell = cells[i]
+            with provenance.locked(sub_cell_dir(cell, prof, mode)):
+                tables, pending = _plan(cell, prof, mode, conds)  # another run may have
+                if pending.todo:                                 # stored some meanwhile
+                    rows = compute_rows(cell, prof, [conds[j] for j in pending.todo],
+                                        pending.todo, mode, workers,
+                                        progress and f"{cell.env} {cell.dataset} "
+                                                     f"{cell.prior_quality}")
+                    _store_pending(pending, rows, tables)
+            plans[i] = (tables, pending)
             bar.update()
     elif todo:
-        for i, rows in _ray_map(todo, cells, prof, mode, address):
-            tables[i] = store_rows(cells[i], prof, mode, keys[i], rows)
+        for i, rows in _ray_map([plans[i][1] for i in todo], todo, conds, prof, mode,
+                                address):
+            _store_pending(plans[i][1], rows, plans[i][0])
             bar.update()
     bar.close()
-    return pd.concat(tables, ignore_index=True)
+    return pd.concat([_assemble(tables) for tables, _ in plans], ignore_index=True)
 
 
-def _ray_map(todo: list[int], cells: list[SubCell], prof: Profile, mode: str,
-             address: str | None):
-    """Yield (index, rows) as Ray finishes each sub-cell."""
+def _ray_map(pendings: list[_Pending], todo: list[int], conds: list[Condition],
+             prof: Profile, mode: str, address: str | None):
+    """Yield (index, rows) as Ray finishes each sub-cell's missing conditions."""
     import ray
 
     passed = ("FROZENSTEER_HOME", "FROZENSTEER_CACHE", "MINARI_DATASETS_PATH")
@@ -347,11 +428,12 @@ def _ray_map(todo: list[int], cells: list[SubCell], prof: Profile, mode: str,
         ray.init(address=address, runtime_env={"env_vars": env_vars},
                  include_dashboard=False, log_to_driver=False)
     try:
-        task = ray.remote(num_cpus=1)(compute_sub_cell)
-        pending = {task.remote(cells[i], prof, mode): i for i in todo}
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            yield pending.pop(done[0]), ray.get(done[0])
+        task = ray.remote(num_cpus=1)(compute_rows)
+        running = {task.remote(p.cell, prof, [conds[j] for j in p.todo], p.todo, mode): i
+                   for i, p in zip(todo, pendings)}
+        while running:
+            done, _ = ray.wait(list(running), num_returns=1)
+            yield running.pop(done[0]), ray.get(done[0])
     finally:
         if started:
             ray.shutdown()
@@ -372,16 +454,28 @@ def build_studies(profile: Profile | str, studies: Sequence[str],
 
 def read_results(study: str, profile: Profile | str, mode: str = "deterministic"
                  ) -> tuple[pd.DataFrame, list[SubCell]]:
-    """The stored rows of every sub-cell of ``study`` that has a results file, and the
-    sub-cells that have none.  Reads files only (no dataset or key check): this is what the
-    chapters show; ``run_study`` is what decides whether a sub-cell is up to date."""
+    """The stored rows of every sub-cell of ``study`` whose conditions all have stored
+    tables, and the sub-cells that lack any.  Reads and verifies files only (no dataset or
+    key check): this is what the chapters show; ``run_study`` decides whether a sub-cell is
+    up to date.  A damaged table raises ``DamagedTable`` naming it and the repair."""
+    prof = get_profile(profile)
+    conds = study_conditions(study, prof)
     found, missing = [], []
-    for cell in sub_cells(study, profile):
-        path = sub_cell_path(cell, profile, mode)
-        if path.exists():
-            found.append(pd.read_csv(path))
-        else:
+    for cell in sub_cells(study, prof):
+        tables = []
+        for c in conds:
+            path = condition_path(cell, c, prof, mode)
+            try:
+                tables.append(read_rows(path))
+            except ValueError as err:
+                raise DamagedTable(
+                    f"{err}; repair it with `frozensteer run --study {study} --profile "
+                    f"{prof.name} --mode {mode} --env {cell.env} --dataset {cell.dataset}`"
+                ) from err
+        if any(t is None for t in tables):
             missing.append(cell)
+        else:
+            found.append(_assemble(tables))
     return (pd.concat(found, ignore_index=True) if found else pd.DataFrame()), missing
 
 
@@ -393,17 +487,15 @@ def study_path(study: str, profile: Profile | str, mode: str = "deterministic") 
 def run_and_record(study: str, profile: Profile | str, *, command: str, **options
                    ) -> tuple[pd.DataFrame, Path | None]:
     """``run_study``, then the study table and its manifest (command, profile, wall time,
-    code version and commit, checkpoint hashes) beside the per-sub-cell files.  A run over
-    some ``envs`` or ``datasets`` only caches its sub-cells and returns no path."""
+    code version and commit, checkpoint hashes) beside the per-condition tables.  A run over
+    some ``envs`` or ``datasets`` only stores its sub-cells and returns no path."""
     prof = get_profile(profile)
     start = time.perf_counter()
     table = run_study(study, prof, **options)
     if options.get("envs") is not None or options.get("datasets") is not None:
-        return table, None  # part of a study: its sub-cells are cached, the study table is not
+        return table, None  # part of a study: its sub-cells are stored, the study table is not
     path = study_path(study, prof, options.get("mode", "deterministic"))
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    table.to_csv(tmp, index=False)
-    tmp.replace(path)
+    provenance.write_table(path, table)
     manifest = {
         "study": study, "profile": prof.name, "command": command, "episodes": len(table),
         "wall_s_this_call": round(time.perf_counter() - start, 1),
@@ -411,7 +503,7 @@ def run_and_record(study: str, profile: Profile | str, *, command: str, **option
         "table_sha256": provenance.sha256(path),
         "actors": sorted(set(table["actor_sha256"])), "priors": sorted(set(table["prior_id"])),
         "datasets": sorted(set(table["dataset_key"]))}
-    path.with_suffix(".manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    provenance.write_json(path.with_suffix(".manifest.json"), manifest)
     return table, path
 
 

@@ -11,13 +11,10 @@ lists every policy file of a profile with its provenance.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import json
 import time
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
 import pandas as pd
 import torch
@@ -27,16 +24,13 @@ from frozensteer.agents.bc import BCConfig, train_bc
 from frozensteer.agents.checkpoint import (cache_key, load_policy, read_checkpoint, save_critics,
                                            save_policy)
 from frozensteer.agents.iql import IQLConfig, train_iql
-from frozensteer.agents.prior import QUALITIES, later_position
+from frozensteer.agents.prior import QUALITIES
 from frozensteer.agents.prior import train_prior as fit_prior
 from frozensteer.data import datasets
-from frozensteer.data.envs import gym_id
 from frozensteer.data.transitions import from_minari
+from frozensteer.families import family
 from frozensteer.profiles import Profile, get_profile
-from frozensteer.provenance import git_commit, locked, sha256
-from frozensteer.rollout import run_episodes
-
-LATER_P = 0.01  # AntMaze hindsight goals: geometric offset, mean 100 steps (PROTOCOL.md 9)
+from frozensteer.provenance import git_commit, locked, read_table, sha256, write_json, write_table
 
 # CORL's published IQL scores on D4RL's own (v2) data: a yardstick only, the data differ.
 CORL_IQL = {("hopper", "medium"): 67.5, ("halfcheetah", "medium"): 48.3,
@@ -102,7 +96,7 @@ def train_actor(env: str, level: str, profile: Profile | str, *, seed: int = 0,
     policy_path("actor", env, level, prof, seed=seed)  # checks the seed before any work
     dataset_id = datasets.local_id(env, level)
     dataset = datasets.load_dataset(dataset_id, prof)
-    if env == "antmaze":
+    if family(env).actor_algorithm == "bc":
         bc = BCConfig(steps=prof.bc_steps, batch_size=prof.batch_size, seed=seed)
         return _cached("actor", env, level, prof, None, seed, dataset_id, dataset,
                        {"algorithm": "bc", **bc.as_dict()},
@@ -129,20 +123,13 @@ def train_prior(env: str, level: str, quality: str, profile: Profile | str, *,
         steps=prof.bc_steps, batch_size=prof.batch_size, seed=seed).as_dict(),
         "degraded_episode_fraction": prof.degraded_episode_fraction,
         "degraded_step_fraction": prof.degraded_step_fraction}
-    if env == "antmaze":
-        config["goal"] = f"(x, y) a geometric number of steps later, p={LATER_P}"
+    fam = family(env)
+    if fam.prior_goal is not None:
+        config["goal"] = fam.prior_goal
     return _cached("prior", env, level, prof, quality, seed, dataset_id, dataset, config,
                    lambda data, _key: fit_prior(data, quality, prof, seed=seed,
-                                                goals=hindsight_goals(env, data, seed),
+                                                goals=fam.hindsight_goals(data, seed),
                                                 progress=progress and f"prior {env} {quality}"))
-
-
-def hindsight_goals(env: str, data, seed: int = 0) -> np.ndarray | None:
-    """The priors' hindsight goals: for AntMaze the (x, y) reached later in the episode (the
-    last two numbers of each next observation row); None (mean future reward) otherwise."""
-    if env != "antmaze":
-        return None
-    return later_position(data, data.next_observations[:, -2:], seed=seed, p=LATER_P)
 
 
 def _cached(kind, env, level, prof, quality, seed, dataset_id, dataset, config, fit) -> Path:
@@ -175,37 +162,23 @@ def _cached(kind, env, level, prof, quality, seed, dataset_id, dataset, config, 
 
 def evaluate_actor(path: Path, env: str, profile: Profile | str,
                    episodes: int | None = None) -> np.ndarray:
-    """Normalised scores of the frozen actor at ``path`` over ``episodes`` seeded episodes
-    (AntMaze: 100 for an episode that reaches the goal, else 0)."""
+    """Scores of the frozen actor at ``path`` over the profile's seeded episodes: the rows
+    of the ``frozen`` condition of every study sub-cell of this actor, by the same engine
+    (``frozensteer.evaluate``: float64 networks, mean actions clipped to the action bounds,
+    reset seeds ``base_seed + i``) and the same score (``Family.score``)."""
+    from frozensteer.evaluate import evaluate
+    from frozensteer.rules import Condition
+
     prof = get_profile(profile)
+    fam = family(env)
     actor = load_policy(path, env=env, kind="actor")
-    if env == "antmaze":
-        from frozensteer.data import antmaze
-
-        seeds = [prof.base_seed + i for i in range(episodes or
-                                                    prof.antmaze_episodes_per_condition)]
-
-        @torch.no_grad()
-        def act_maze(obs, _index):
-            rows = torch.as_tensor(obs["observation"], dtype=torch.float32)
-            return np.clip(actor(rows).mean.numpy(), -1.0, 1.0)
-
-        make = functools.partial(antmaze.eval_env, prof.eval_horizon or antmaze.HORIZON)
-        return 100.0 * run_episodes(make, seeds, act_maze).success
-    dataset = datasets.load_dataset(read_checkpoint(path)["dataset_id"], prof)
-    space = gym.make(gym_id(env)).action_space
-    seeds = [prof.base_seed + i for i in range(episodes or prof.episodes_per_condition)]
-
-    @torch.no_grad()
-    def act(obs, _index):
-        mean = actor(torch.as_tensor(obs, dtype=torch.float32)).mean.numpy()
-        return np.clip(mean, space.low, space.high)
-
-    limit = {} if prof.eval_horizon is None else {"max_episode_steps": prof.eval_horizon}
-    returns = run_episodes(lambda: gym.make(gym_id(env), **limit), seeds, act).returns
-    meta = dataset.storage.metadata
-    return 100 * (returns - meta["ref_min_score"]) / (meta["ref_max_score"]
-                                                     - meta["ref_min_score"])
+    dataset_id = read_checkpoint(path)["dataset_id"]
+    _, level = datasets.parse_local_id(dataset_id)
+    seeds = [prof.base_seed + i for i in range(episodes or fam.episodes_per_condition(prof))]
+    rows = evaluate(fam.make_eval_env(env, level, prof), actor, None, None,
+                    [Condition("frozen")], seeds)
+    dataset = None if fam.goal_in_observation else datasets.load_dataset(dataset_id, prof)
+    return fam.score(rows["return"].to_numpy(), rows["success"].to_numpy(), dataset)
 
 
 def actor_scores_path(profile: Profile | str) -> Path:
@@ -231,16 +204,13 @@ def _replace_score_row(path: Path, row: dict) -> pd.DataFrame:
     env, level, seed = row["env"], row["level"], row["seed"]
     table = pd.DataFrame([row])
     if path.exists():
-        old = pd.read_csv(path)
+        old = read_table(path)
         if "seed" not in old:  # tables written before seeds were an axis hold seed 0
             old.insert(old.columns.get_loc("level") + 1, "seed", 0)
         old = old[~((old["env"] == env) & (old["level"] == level) & (old["seed"] == seed))]
         table = pd.concat([old, table], ignore_index=True) if len(old) else table
     table = table.sort_values(["env", "level", "seed"], ignore_index=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    table.to_csv(tmp, index=False, float_format="%.4g")
-    tmp.replace(path)
+    write_table(path, table, float_format="%.4g")
     return table
 
 
@@ -278,30 +248,22 @@ def _write_policy_manifest(prof: Profile, root: Path) -> Path:
                         "dataset, config or code version changes; IQL actors trained since "
                         "critics were kept have their twin Q and V under critic/",
                 "policies": policies, "critics": critics}
-    path = root / "manifest.json"
-    root.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(manifest, indent=1) + "\n")
-    return path
+    return write_json(root / "manifest.json", manifest)
 
 
 def train_all(profile: Profile | str, cells: list[tuple[str, str]]) -> None:
     """Build every dataset and train every actor (scored) and prior file of ``cells``
     ((environment, level) pairs) that is missing at ``profile``: minutes at smoke, days at
     paper.  Reused where cached."""
-    from frozensteer.data import antmaze, recipe
-
     prof = get_profile(profile)
     for env in dict.fromkeys(env for env, _ in cells):
-        if env == "antmaze":
-            antmaze.build(prof, progress=False)
-        else:
-            recipe.build(env, prof, progress=False)
+        family(env).build_data(env, prof, progress=False)
     scores = actor_scores_path(prof)
     for env, level in cells:
         path = policy_path("actor", env, level, prof)
         before = path.stat().st_mtime_ns if path.exists() else None
         path = train_actor(env, level, prof, progress=False)
-        scored = scores.exists() and ((pd.read_csv(scores)[["env", "level"]] == [env, level])
+        scored = scores.exists() and ((read_table(scores)[["env", "level"]] == [env, level])
                                       .all(axis=1).any())
         if not scored or path.stat().st_mtime_ns != before:  # new actor: score it
             record_actor_score(env, level, prof, evaluate_actor(path, env, prof))

@@ -190,16 +190,27 @@ class GoalView(gym.ObservationWrapper):
         return {"observation": observation_rows(obs), "desired_goal": obs["desired_goal"]}
 
 
-def eval_env(horizon: int = HORIZON) -> gym.Env:
-    """The environment of the AntMaze grid: the fixed-goal UMaze, 700 steps, goal view."""
-    return GoalView(maze_env(UMAZE, horizon))
+EVAL_MAPS = {"umaze": UMAZE}  # evaluation mazes: a fixed goal cell "g"
 
 
-def eval_goal() -> np.ndarray:
+def eval_env(horizon: int = HORIZON, maze: str = "umaze") -> gym.Env:
+    """The environment of the AntMaze grid: the fixed-goal ``maze``, 700 steps, goal view."""
+    return GoalView(maze_env(_eval_map(maze), horizon))
+
+
+def eval_goal(maze: str = "umaze") -> np.ndarray:
     """The centre of the evaluation goal cell (episodes add up to 1 m of noise to it)."""
-    layout = maze_env().unwrapped.maze
-    cell = next((r, c) for r, row in enumerate(UMAZE) for c, v in enumerate(row) if v == "g")
+    maze_map = _eval_map(maze)
+    layout = maze_env(maze_map).unwrapped.maze
+    cell = next((r, c) for r, row in enumerate(maze_map) for c, v in enumerate(row)
+                if v == "g")
     return np.asarray(layout.cell_rowcol_to_xy(np.array(cell)), dtype=np.float32)
+
+
+def _eval_map(maze: str) -> list[list]:
+    if maze not in EVAL_MAPS:
+        raise ValueError(f"maze must be one of {sorted(EVAL_MAPS)}, got {maze!r}")
+    return EVAL_MAPS[maze]
 
 
 def split_flat(rows: np.ndarray) -> dict[str, np.ndarray]:

@@ -26,17 +26,18 @@ import numpy as np
 from gymnasium.envs.registration import EnvSpec
 from minari.data_collector import EpisodeBuffer
 
+from frozensteer.families import ANTMAZE, LOCOMOTION, family
 from frozensteer.profiles import Profile, get_profile
 
 NAMESPACE = "frozensteer"
-LEVELS = ("random", "medium", "expert", "medium-replay", "medium-expert")
-MAZES = ("umaze", "umaze-diverse")  # the "levels" of env ``antmaze``
+LEVELS = LOCOMOTION.levels
+MAZES = ANTMAZE.levels  # the "levels" of env ``antmaze``
 REMOTE_HOST = ("huggingface.co", 443)  # where Minari downloads datasets from
 ONLINE_TIMEOUT_S = 3.0
 
 
 def local_id(env: str, level: str) -> str:
-    levels = MAZES if env == "antmaze" else LEVELS
+    levels = family(env).levels
     if level not in levels:
         raise ValueError(f"level must be one of {list(levels)} for env {env!r}, got {level!r}")
     return f"{NAMESPACE}/{env}/{level}-v0"
@@ -245,13 +246,32 @@ def episode_returns(dataset: minari.MinariDataset) -> np.ndarray:
     return np.array([float(np.sum(ep.rewards)) for ep in dataset.iterate_episodes()])
 
 
+def normalised_score(dataset: minari.MinariDataset, returns) -> np.ndarray:
+    """D4RL's normalised score in percent, ``100 (return - ref_min) / (ref_max - ref_min)``,
+    with the reference returns the dataset carries (``ref_min_score``, ``ref_max_score``).
+
+    The one place scores are normalised.  It is ``100 x minari.get_normalized_score``, with
+    the product taken before the division: that order is the one every committed table was
+    computed in (Minari's order changes the last bit of about a third of them).
+    """
+    meta = dataset.storage.metadata
+    low, high = meta.get("ref_min_score"), meta.get("ref_max_score")
+    if low is None or high is None:
+        raise ValueError(f"dataset {dataset.spec.dataset_id} has no reference scores "
+                         "(ref_min_score, ref_max_score): its returns cannot be normalised")
+    if not high > low:
+        raise ValueError(f"dataset {dataset.spec.dataset_id} has ref_max_score {high} <= "
+                         f"ref_min_score {low}: every normalised score would be inverted; "
+                         "rebuild it with `frozensteer data build --rebuild`")
+    return 100 * (np.asarray(returns, dtype=np.float64) - low) / (high - low)
+
+
 def summary(dataset_id: str, prof: Profile) -> dict:
     """Episodes, transitions, mean return and mean normalised score of a local dataset
     (for AntMaze, whose reward is 1 near the goal: the percent of episodes reaching it)."""
     dataset = load_dataset(dataset_id, prof)
     returns = episode_returns(dataset)
-    scores = (100 * (returns > 0) if "/antmaze/" in dataset_id else
-              100 * minari.get_normalized_score(dataset, returns))
+    scores = family(parse_local_id(dataset_id)[0]).score(returns, returns > 0, dataset)
     return {"dataset": dataset_id, "episodes": dataset.total_episodes,
             "transitions": dataset.total_steps, "mean_return": float(returns.mean()),
             "mean_score": float(np.mean(scores))}
