@@ -10,6 +10,8 @@ import pytest
 from frozensteer.data import antmaze, datasets
 from frozensteer.profiles import get_profile
 
+pytestmark = pytest.mark.slow  # builds datasets or runs whole pipelines
+
 TINY = dataclasses.replace(get_profile("smoke"), sac_steps={"antmaze": 200}, sac_eval_every=100,
                            dataset_transitions=1_500, pick_eval_episodes=1)
 
@@ -145,3 +147,7 @@ def test_whole_antmaze_path_from_data_to_results_table(in_maze_home):
     assert (table["length"] == 150).all()  # continuing task: episodes run to the horizon
     poe, kl = table[table.rule == "poe"], table[table.rule == "kl-reg"]
     np.testing.assert_array_equal(poe["return"].to_numpy(), kl["return"].to_numpy())
+    # one scoring path: the actor's recorded score is its frozen rows' mean
+    frozen = table[table.rule == "frozen"].groupby("dataset")["score"].mean()
+    recorded = scores.set_index("level")["score_mean"]
+    np.testing.assert_allclose(recorded[frozen.index], frozen, rtol=1e-3)

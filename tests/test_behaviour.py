@@ -10,6 +10,8 @@ import pytest
 from frozensteer.data import behaviour
 from frozensteer.profiles import get_profile
 
+pytestmark = pytest.mark.slow  # builds datasets or runs whole pipelines
+
 # a few hundred SAC steps are enough to check the bookkeeping
 SMOKE = dataclasses.replace(get_profile("smoke"), sac_eval_every=200)
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytestmark = pytest.mark.slow  # builds datasets or runs whole pipelines
+
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "_build" / "smoke"
 

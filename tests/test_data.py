@@ -12,6 +12,8 @@ from frozensteer.data.collect import Episode, collect
 from frozensteer.data.picks import random_policy
 from frozensteer.profiles import get_profile
 
+pytestmark = pytest.mark.slow  # builds datasets or runs whole pipelines
+
 
 def test_plain_minari_reads_every_level(env_of, monkeypatch):
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(datasets.minari_root("smoke")))
@@ -158,7 +160,7 @@ def test_medium_replay_is_checked_against_its_manifest(env_of):
 
 
 def test_transitions_and_a_smoke_prior_from_a_built_dataset(env_of):
-    from frozensteer.agents.prior import deployment_goal, train_prior
+    from frozensteer.agents.prior import deployment_goal, fit_prior
     from frozensteer.data.transitions import from_minari
 
     dataset = datasets.load_dataset(datasets.local_id("hopper", "medium"), "smoke")
@@ -168,7 +170,7 @@ def test_transitions_and_a_smoke_prior_from_a_built_dataset(env_of):
     np.testing.assert_array_equal(data.next_observations[:-1][data.episode[1:] ==
                                                                data.episode[:-1]],
                                   data.observations[1:][data.episode[1:] == data.episode[:-1]])
-    prior, curve = train_prior(data, "clean", "smoke")
+    prior, curve = fit_prior(data, "clean", "smoke")
     goal = np.repeat(deployment_goal(data, 90.0)[None], 8, axis=0)
     import torch
     out = prior(torch.as_tensor(data.observations[:8]), torch.as_tensor(goal))

@@ -10,6 +10,8 @@ from frozensteer import evaluate, experiments, provenance
 from frozensteer.agents import training
 from frozensteer.profiles import get_profile
 
+pytestmark = pytest.mark.slow  # builds datasets or runs whole pipelines
+
 PROFILE = dataclasses.replace(get_profile("smoke"), envs=("hopper",))
 COLUMNS = ["study", "env", "dataset", "prior_quality", "rule", "alpha", "beta", "episode",
            "seed", "return", "score", "length", "success", "profile", "code_version",
@@ -49,9 +51,9 @@ def test_statistics_run_on_the_study_table(trained):
     from frozensteer import stats
 
     classes = stats.classify(trained, 200, seed=0)
-    assert len(classes) == 3 * 12 and set(classes["label"]) <= set(stats.LABELS)
+    assert len(classes) == 3 * 12 and set(classes["outcome"]) <= set(stats.OUTCOMES)
     picked = stats.selector(trained, classes, 1.0, 200, seed=0)
-    assert len(picked) == 3 and sum(stats.split(picked["label"]).values()) == 3
+    assert len(picked) == 3 and sum(stats.split(picked["outcome"]).values()) == 3
     assert (picked["regret"] >= 0).all()
 
 
@@ -166,3 +168,10 @@ def test_adding_a_condition_runs_only_that_condition(trained, env_of, monkeypatc
     pd.testing.assert_frame_equal(old, trained, check_exact=True)
     added = table[table["condition"] == 13]
     assert (added["rule"] == "poe").all() and (added["alpha"] == 0.2).all()
+
+
+def test_the_actor_s_score_is_the_study_s_frozen_rows(trained, env_of):
+    path = training.policy_path("actor", "hopper", "medium", PROFILE)
+    scores = training.evaluate_actor(path, "hopper", PROFILE)
+    for _, cell in trained[trained["rule"] == "frozen"].groupby("prior_quality"):
+        np.testing.assert_array_equal(cell.sort_values("episode")["score"].to_numpy(), scores)

@@ -6,7 +6,7 @@ import torch
 
 from frozensteer.agents.bc import BCConfig, train_bc
 from frozensteer.agents.prior import (deployment_goal, later_position, mean_future_reward,
-                                      train_prior)
+                                      fit_prior)
 from frozensteer.data.transitions import Transitions
 
 
@@ -59,17 +59,17 @@ def test_bc_lowers_the_loss():
 
 def test_prior_qualities():
     data = toy([[float(i % 3)] * 20 for i in range(40)])
-    clean, clean_curve = train_prior(data, "clean", "smoke")
-    degraded, degraded_curve = train_prior(data, "degraded", "smoke")
-    random_a, random_curve = train_prior(data, "random", "smoke", seed=1)
-    random_b, _ = train_prior(data, "random", "smoke", seed=1)
+    clean, clean_curve = fit_prior(data, "clean", "smoke")
+    degraded, degraded_curve = fit_prior(data, "degraded", "smoke")
+    random_a, random_curve = fit_prior(data, "random", "smoke", seed=1)
+    random_b, _ = fit_prior(data, "random", "smoke", seed=1)
     assert clean_curve[-1]["step"] == 500 and degraded_curve[-1]["step"] == 25
     assert random_curve == []
     obs, goal = torch.zeros(3, 1), torch.ones(3, 1)
     with torch.no_grad():
         assert torch.equal(random_a(obs, goal).mean, random_b(obs, goal).mean)  # seeded
     with pytest.raises(ValueError, match="quality must be one of"):
-        train_prior(data, "noisy", "smoke")
+        fit_prior(data, "noisy", "smoke")
 
 
 def test_iql_trains_an_actor_that_fits_the_better_actions():

@@ -14,3 +14,15 @@ def test_readme_python_example_runs():
     namespace = {}
     exec(blocks[0], namespace)
     torch.testing.assert_close(namespace["steered"].mean, namespace["same_mean"].mean)
+
+
+def test_the_data_vocabulary_the_readme_promises_is_importable():
+    from frozensteer.data import datasets, load_dataset
+
+    assert load_dataset.__doc__ == datasets.load_dataset.__doc__
+    try:
+        load_dataset("frozensteer/hopper/banana-v0")
+    except ValueError as err:
+        assert "level must be one of" in str(err)
+    else:
+        raise AssertionError("an unknown level was accepted")

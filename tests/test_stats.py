@@ -35,12 +35,12 @@ def test_bootstrap_ci_is_seeded_and_covers_the_mean():
 def test_classification_is_paired_by_episode():
     rows = table({0.1: 0.0, 0.5: 2.0, 0.9: -2.0}, kl={0.1: 0.1, 0.5: 0.5, 0.9: 2.0})
     classes = stats.classify(rows, 2000, seed=0)
-    assert classes.set_index("alpha")["label"].to_dict() == {0.1: "FROZEN", 0.5: "HELP",
+    assert classes.set_index("alpha")["outcome"].to_dict() == {0.1: "FROZEN", 0.5: "HELP",
                                                              0.9: "HURT"}
     # a shift of 2 is small against the spread of 5 between episodes: only pairing finds it,
     # and the unpaired Welch test does not
     assert classes.set_index("alpha").loc[0.5, "welch_p"] > 0.05
-    assert stats.split(classes["label"]) == {"HELP": 1, "FROZEN": 1, "HURT": 1}
+    assert stats.split(classes["outcome"]) == {"HELP": 1, "FROZEN": 1, "HURT": 1}
 
 
 def test_selector_picks_the_largest_alpha_within_budget():
@@ -54,10 +54,10 @@ def test_selector_picks_the_largest_alpha_within_budget():
     classes = stats.classify(rows, 1000, seed=0)
     picked = stats.selector(rows, classes, 1.0, 1000, seed=0).iloc[0]
     assert picked["alpha_selected"] == 0.5 and picked["alpha_oracle"] == 0.7
-    assert picked["near_oracle"] and picked["label"] == "HELP"
+    assert picked["near_oracle"] and picked["outcome"] == "HELP"
     assert picked["regret"] == pytest.approx(picked["score_oracle"] - picked["score_selected"])
     frozen = stats.selector(rows, classes, 0.01, 1000, seed=0).iloc[0]
-    assert frozen["alpha_selected"] == 0.0 and frozen["label"] == "FROZEN"
+    assert frozen["alpha_selected"] == 0.0 and frozen["outcome"] == "FROZEN"
 
 
 def test_iqm_over_sub_cells_with_seeded_cis():

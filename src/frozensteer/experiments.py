@@ -241,7 +241,7 @@ def compute_rows(cell: SubCell, profile: Profile | str, conds: Sequence[Conditio
     """Run the episodes of ``conds`` on a sub-cell (no cache); one tidy row per episode,
     ``condition`` giving each condition's position in its study's set (``positions``)."""
     from frozensteer.agents import freeze, load_actor, load_prior
-    from frozensteer.agents.prior import train_prior
+    from frozensteer.agents.prior import fit_prior
     from frozensteer.agents.training import dataset_key
     from frozensteer.data import datasets
     from frozensteer.data.transitions import from_minari
@@ -255,8 +255,8 @@ def compute_rows(cell: SubCell, profile: Profile | str, conds: Sequence[Conditio
     transitions = from_minari(dataset)
     actor = load_actor(actor_file, env=cell.env)
     if prior_file is None:
-        prior = freeze(train_prior(transitions, "random", prof, seed=RANDOM_PRIOR_SEED,
-                                   goals=fam.hindsight_goals(transitions))[0])
+        prior = freeze(fit_prior(transitions, "random", prof, seed=RANDOM_PRIOR_SEED,
+                                 goals=fam.hindsight_goals(transitions))[0])
     else:
         prior = load_prior(prior_file, env=cell.env)
     states = transitions.observations[np.random.default_rng(prof.selector_seed).choice(
@@ -515,7 +515,7 @@ def summary(table: pd.DataFrame, profile: Profile | str) -> str:
     classes = stats.classify(table, prof.bootstrap_resamples, prof.bootstrap_seed)
     picked = stats.selector(table, classes, prof.kl_budget, prof.bootstrap_resamples,
                             prof.bootstrap_seed)
-    counts = stats.split(picked["label"])
+    counts = stats.split(picked["outcome"])
     lines = [f"PoE at the KL-budget alpha (epsilon {prof.kl_budget:g} nat): "
              + ", ".join(f"{k} {v}" for k, v in counts.items()),
              f"{'sub-cell':<40} {'frozen':>8} {'alpha':>6} {'PoE':>8} {'class':>7}"]
@@ -524,5 +524,5 @@ def summary(table: pd.DataFrame, profile: Profile | str) -> str:
                          & (classes["prior_quality"] == r["prior_quality"])]["frozen_score"]
         name = f"{r['env']} {r['dataset']} {r['prior_quality']}"
         lines.append(f"{name:<40} {frozen.iloc[0]:>8.1f} {r['alpha_selected']:>6.1f} "
-                     f"{r['score_selected']:>8.1f} {r['label']:>7}")
+                     f"{r['score_selected']:>8.1f} {r['outcome']:>7}")
     return "\n".join(lines)

@@ -25,7 +25,7 @@ from rliable import metrics
 from scipy import stats as scipy_stats
 
 CELL = ["study", "env", "dataset", "prior_quality"]
-LABELS = ("HELP", "FROZEN", "HURT")
+OUTCOMES = ("HELP", "FROZEN", "HURT")
 
 
 def bootstrap_ci(values: np.ndarray, resamples: int, seed: int, level: float = 0.95
@@ -68,7 +68,7 @@ def poe_klreg_pairs(rows: pd.DataFrame) -> pd.DataFrame:
                         & (pairs["length_poe"] == pairs["length_kl"]))
 
 
-def label(low: float, high: float) -> str:
+def outcome(low: float, high: float) -> str:
     """HELP if a CI of (composed - frozen) lies above 0, HURT if below, FROZEN otherwise."""
     return "HELP" if low > 0 else "HURT" if high < 0 else "FROZEN"
 
@@ -88,7 +88,7 @@ def classify(rows: pd.DataFrame, resamples: int, seed: int) -> pd.DataFrame:
                         "alpha": first["alpha"], "beta": first["beta"],
                         "score": scores.mean(), "frozen_score": frozen.mean(),
                         "diff": diff.mean(), "ci_low": low, "ci_high": high,
-                        "label": label(low, high),
+                        "outcome": outcome(low, high),
                         "welch_p": float(welch) if np.isfinite(welch) else 1.0})
     return pd.DataFrame(out)
 
@@ -121,19 +121,19 @@ def selector(rows: pd.DataFrame, classes: pd.DataFrame, epsilon: float, resample
         oracle = max(means, key=means.get)
         low, high = bootstrap_ci(by_alpha[oracle], resamples, seed)
         mine = classes.set_index(CELL + ["rule", "alpha"]).sort_index()
-        cls = "FROZEN" if chosen == 0 else mine.loc[(*cell, "poe", chosen), "label"]
+        cls = "FROZEN" if chosen == 0 else mine.loc[(*cell, "poe", chosen), "outcome"]
         out.append({**dict(zip(CELL, cell)), "epsilon": epsilon, "alpha_selected": chosen,
                     "alpha_oracle": oracle, "score_selected": means[chosen],
                     "score_oracle": means[oracle], "oracle_ci_low": low,
                     "oracle_ci_high": high, "near_oracle": bool(low <= means[chosen] <= high),
-                    "regret": means[oracle] - means[chosen], "label": cls})
+                    "regret": means[oracle] - means[chosen], "outcome": cls})
     return pd.DataFrame(out)
 
 
-def split(labels: pd.Series) -> dict[str, int]:
+def split(outcomes: pd.Series) -> dict[str, int]:
     """Counts of HELP / FROZEN / HURT."""
-    counts = labels.value_counts()
-    return {name: int(counts.get(name, 0)) for name in LABELS}
+    counts = outcomes.value_counts()
+    return {name: int(counts.get(name, 0)) for name in OUTCOMES}
 
 
 def iqm(rows: pd.DataFrame, resamples: int, seed: int) -> pd.DataFrame:

@@ -8,15 +8,13 @@ under which it is cached.  Loading returns a frozen ``GaussianPolicy``.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from pathlib import Path
 
 import torch
 
 from frozensteer import __version__
 from frozensteer.agents.networks import GaussianPolicy, freeze
+from frozensteer.provenance import atomic_write, content_key
 
 REQUIRED = ("kind", "network", "state_dict", "env", "dataset_id", "dataset_key", "dataset_hash",
             "config", "code_version", "curve", "key")
@@ -24,16 +22,13 @@ REQUIRED = ("kind", "network", "state_dict", "env", "dataset_id", "dataset_key",
 
 def cache_key(kind: str, env: str, dataset_key: str, config: dict) -> str:
     """The cache key of a policy: what it is, on which data, trained how, by which code."""
-    blob = json.dumps([kind, env, dataset_key, config, __version__], sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    return content_key([kind, env, dataset_key, config, __version__])
 
 
 def save_policy(path: Path, policy: GaussianPolicy, *, kind: str, env: str, dataset_id: str,
                 dataset_key: str, dataset_hash: str, config: dict, curve: list[dict],
                 wall_s: float | None = None) -> Path:
     """Write ``policy`` (weights only) with its provenance and training time, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "kind": kind, "network": policy.config(),
         "state_dict": {k: v.detach().cpu().clone() for k, v in policy.state_dict().items()},
@@ -42,10 +37,7 @@ def save_policy(path: Path, policy: GaussianPolicy, *, kind: str, env: str, data
         "code_version": __version__, "curve": curve, "wall_s": wall_s,
         "key": cache_key(kind, env, dataset_key, config),
     }
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    torch.save(payload, tmp)
-    tmp.replace(path)
-    return path
+    return atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 
 def read_checkpoint(path: Path, *, env: str | None = None, kind: str | None = None) -> dict:
@@ -86,17 +78,12 @@ def save_critics(path: Path, critics, *, actor_key: str, env: str, dataset_id: s
                  dataset_key: str, config: dict) -> Path:
     """Write IQL critics (weights and input statistics only) beside their actor, atomically;
     ``actor_key`` is the cache key of the actor they were trained with."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"kind": "critic", "network": critics.config(),
                "state_dict": {k: v.detach().cpu().clone()
                               for k, v in critics.state_dict().items()},
                "actor_key": actor_key, "env": env, "dataset_id": dataset_id,
                "dataset_key": dataset_key, "config": config, "code_version": __version__}
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    torch.save(payload, tmp)
-    tmp.replace(path)
-    return path
+    return atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 
 def load_critics(path: Path, *, env: str | None = None):

@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from frozensteer.agents.networks import GaussianPolicy
 from frozensteer.data.transitions import Transitions
+from frozensteer.provenance import atomic_write
 
 
 @dataclass(frozen=True)
@@ -254,10 +255,7 @@ def train_iql(data: Transitions, config: IQLConfig, *, progress: bool | str = Fa
                                 **trainer.state_dict()})
     return trainer.actor.cpu(), curve, trainer.critics.cpu()
 def _save_state(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
+    atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 
 def _load_state(path: Path | None, key: str) -> dict | None:

@@ -65,7 +65,7 @@ def deployment_goal(transitions: Transitions, percentile: float) -> np.ndarray:
     return np.array([np.percentile(initial, percentile)], dtype=np.float32)
 
 
-def train_prior(transitions: Transitions, quality: str, profile: Profile | str, *,
+def fit_prior(transitions: Transitions, quality: str, profile: Profile | str, *,
                 seed: int = 0, goals: np.ndarray | None = None, progress: bool | str = False
                 ) -> tuple[GaussianPolicy, list[dict]]:
     """A goal-conditioned prior of the given quality, trained on ``transitions`` with

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from frozensteer import paths
 from frozensteer.agents.bc import BCConfig, train_bc
@@ -25,7 +24,7 @@ from frozensteer.agents.checkpoint import (cache_key, load_policy, read_checkpoi
                                            save_policy)
 from frozensteer.agents.iql import IQLConfig, train_iql
 from frozensteer.agents.prior import QUALITIES
-from frozensteer.agents.prior import train_prior as fit_prior
+from frozensteer.agents.prior import fit_prior
 from frozensteer.data import datasets
 from frozensteer.data.transitions import from_minari
 from frozensteer.families import family

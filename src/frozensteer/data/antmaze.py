@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
 import io
 import json
 import warnings
@@ -46,7 +45,7 @@ from frozensteer.data.envs import CONTROLLER_ID
 from frozensteer.data.picks import checkpoint_path, load_behaviour
 from frozensteer.data.transitions import observation_rows
 from frozensteer.profiles import Profile, get_profile
-from frozensteer.provenance import git_commit, save_manifest, sha256
+from frozensteer.provenance import content_key, git_commit, save_manifest, sha256, write_table
 
 # Importing Gymnasium-Robotics registers the maze environments; it also prints a notice about
 # its Adroit environments, which this project does not use.
@@ -295,7 +294,7 @@ def reached(episode) -> bool:
 def _input_key(level: str, prof: Profile, checkpoint: Path) -> str:
     parts = [level, sha256(checkpoint), prof.dataset_transitions, COLLECT_SEEDS[level],
              HORIZON, ACTION_NOISE, LOOKAHEAD, DATA_MAPS[level]]
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+    return content_key(parts)
 
 
 def episode_table_path(profile: Profile | str) -> Path:
@@ -312,11 +311,7 @@ def _write_episode_table(prof: Profile) -> None:
                          "length": len(ep.rewards), "success": reached(ep),
                          "start_x": start[0], "start_y": start[1],
                          "goal_x": goal[0], "goal_y": goal[1]})
-    path = episode_table_path(prof)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.4g")
-    tmp.replace(path)
+    write_table(episode_table_path(prof), pd.DataFrame(rows), float_format="%.4g")
 
 
 def _write_manifest(prof: Profile, step: int, success: float, episodes: int) -> Path:

@@ -30,6 +30,7 @@ from tqdm import tqdm
 from frozensteer import paths
 from frozensteer.data.envs import behaviour_id
 from frozensteer.profiles import Profile, get_profile
+from frozensteer.provenance import atomic_write
 from frozensteer.rollout import run_episodes
 
 EVAL_SEED = 50_000  # evaluation episode k resets with seed EVAL_SEED + k, at every checkpoint
@@ -128,12 +129,13 @@ def read_curve(out: Path) -> list[dict]:
 
 
 def _write_curve(out: Path, curve: list[dict]) -> None:
-    tmp = out / "curve.csv.tmp"
-    with tmp.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=CURVE_FIELDS)
-        writer.writeheader()
-        writer.writerows(curve)
-    tmp.replace(out / "curve.csv")
+    def write(tmp: Path) -> None:
+        with tmp.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=CURVE_FIELDS)
+            writer.writeheader()
+            writer.writerows(curve)
+
+    atomic_write(out / "curve.csv", write)
 
 
 def _save_state(model: SAC, state: Path) -> None:
@@ -145,8 +147,7 @@ def _save_state(model: SAC, state: Path) -> None:
     folder.mkdir(exist_ok=True)
     model.save(folder / "model.zip")
     model.save_replay_buffer(folder / "replay.pkl")
-    (state / "latest.tmp").write_text(folder.name)
-    (state / "latest.tmp").replace(state / "latest")
+    atomic_write(state / "latest", lambda tmp: tmp.write_text(folder.name))
     for old in state.glob("step_*"):
         if old != folder:
             shutil.rmtree(old)

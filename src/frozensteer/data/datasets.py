@@ -92,8 +92,12 @@ def dataset_path(dataset_id: str, profile: Profile | str = "paper") -> Path:
 def load_dataset(dataset_id: str, profile: Profile | str = "paper") -> minari.MinariDataset:
     """A Minari dataset: local (``frozensteer/...``, built at ``profile``) or maintained."""
     prof = get_profile(profile)
+    if not isinstance(dataset_id, str) or not dataset_id.strip():
+        raise ValueError(f"dataset_id must name a dataset, e.g. {NAMESPACE}/hopper/medium-v0 "
+                         f"or mujoco/hopper/medium-v0, got {dataset_id!r}")
     if dataset_id.startswith(f"{NAMESPACE}/"):
         env, level = parse_local_id(dataset_id)
+        local_id(env, level)  # an unknown env or level is named, not offered a build
         return _open_local(dataset_id, prof, _build_command(env, prof))
     root = minari_root("paper")
     if (root / dataset_id / "data").exists():

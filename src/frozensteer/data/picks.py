@@ -29,6 +29,7 @@ from stable_baselines3.sac.policies import SACPolicy
 from frozensteer.data.behaviour import behaviour_dir, read_curve
 from frozensteer.data.envs import behaviour_id, gym_id
 from frozensteer.profiles import Profile, get_profile
+from frozensteer.provenance import atomic_write
 from frozensteer.rollout import run_episodes
 
 PICK_SEED = 60_000  # re-evaluation episode k resets with seed PICK_SEED + k
@@ -140,9 +141,7 @@ def pick_policies(env: str, profile: Profile | str) -> dict:
         "reevaluated": [{"step": s, "mean_return": r, "score": score(r)}
                         for s, r in sorted(reeval.items())],
     }
-    tmp = cached.with_suffix(".tmp")
-    tmp.write_text(json.dumps(picks, indent=1))
-    tmp.replace(cached)
+    atomic_write(cached, lambda tmp: tmp.write_text(json.dumps(picks, indent=1)))
     return picks
 
 

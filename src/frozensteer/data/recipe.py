@@ -19,12 +19,10 @@ with its sha256 in the manifest); later builds read that file.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import gymnasium as gym
-import minari
 import numpy as np
 import pandas as pd
 import torch
@@ -37,7 +35,8 @@ from frozensteer.data.collect import Episode, collect
 from frozensteer.data.envs import gym_id
 from frozensteer.data.picks import checkpoint_path, load_behaviour, pick_policies, random_policy
 from frozensteer.profiles import PROTOCOL_SAC_STEPS, Profile, get_profile
-from frozensteer.provenance import git_commit, save_manifest, sha256
+from frozensteer.provenance import (atomic_write, content_key, git_commit, save_manifest, sha256,
+                                   write_table)
 
 COLLECT_SEEDS = {"random": 1_000_000, "medium": 2_000_000, "expert": 3_000_000}
 
@@ -95,15 +94,11 @@ def _write_episode_table(env: str, prof: Profile) -> None:
     for level in datasets.LEVELS:
         dataset = datasets.load_dataset(datasets.local_id(env, level), prof)
         returns = datasets.episode_returns(dataset)
-        scores = 100 * minari.get_normalized_score(dataset, returns)
+        scores = datasets.normalised_score(dataset, returns)
         lengths = [len(ep.rewards) for ep in dataset.iterate_episodes()]
         rows += [{"env": env, "level": level, "episode": i, "return": r, "length": n,
                   "score": s} for i, (r, n, s) in enumerate(zip(returns, lengths, scores))]
-    path = episode_table_path(env, prof)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.6g")
-    tmp.replace(path)
+    write_table(episode_table_path(env, prof), pd.DataFrame(rows), float_format="%.6g")
 
 
 def _episodes(env: str, level: str, prof: Profile, picks: dict, progress) -> list[Episode]:
@@ -136,7 +131,7 @@ def _input_key(env: str, level: str, prof: Profile, picks: dict) -> str:
     if level == "medium-expert":
         parts += [_input_key(env, p, prof, picks) for p in ("medium", "expert")]
         parts.append("eval_env_spec")  # the combined metadata names the evaluation env
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+    return content_key(parts)
 
 
 # --- medium-replay ------------------------------------------------------------------------
@@ -183,18 +178,20 @@ def export_medium_replay(env: str, prof: Profile, steps: int) -> Path:
     episodes = _split(buffer.observations[:steps, 0], buffer.next_observations[:steps, 0],
                       buffer.actions[:steps, 0], buffer.rewards[:steps, 0],
                       buffer.dones[:steps, 0].astype(bool), buffer.timeouts[:steps, 0].astype(bool))
-    path = medium_replay_path(env, prof)
-    tmp = path.with_name("medium_replay.tmp.npz")
-    np.savez_compressed(
-        tmp, steps=steps,
+    arrays = dict(
+        steps=steps,
         observations=np.concatenate([e.observations for e in episodes]).astype(np.float32),
         actions=np.concatenate([e.actions for e in episodes]).astype(np.float32),
         rewards=np.concatenate([e.rewards for e in episodes]).astype(np.float32),
         terminations=np.concatenate([e.terminations for e in episodes]),
         truncations=np.concatenate([e.truncations for e in episodes]),
         lengths=np.array([len(e) for e in episodes], dtype=np.int64))
-    tmp.replace(path)
-    return path
+
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as stream:
+            np.savez_compressed(stream, **arrays)
+
+    return atomic_write(medium_replay_path(env, prof), write)
 
 
 def _split(obs, next_obs, actions, rewards, dones, timeouts) -> list[Episode]:
