@@ -237,3 +237,22 @@ def test_bad_input_names_argument_and_value(call, name, value):
         call()
     message = str(err.value)
     assert name in message and value in message, message
+
+
+@pytest.mark.parametrize("mean", [np.zeros(2, dtype=np.int64), np.zeros(2, dtype=bool),
+                                  np.zeros(2) + 0j, torch.zeros(2, dtype=torch.int32)])
+def test_non_floating_distributions_are_refused(mean):
+    std = torch.ones(2) if isinstance(mean, torch.Tensor) else np.ones(2)
+    with pytest.raises(ValueError, match="mean must hold real floating-point numbers"):
+        DiagGaussian(mean, std)
+
+
+@pytest.mark.parametrize("xp", [np, torch])
+def test_a_coefficient_of_the_wrong_shape_names_itself(xp):
+    make = (lambda *s: torch.zeros(*s, dtype=torch.float64)) if xp is torch else (
+        lambda *s: np.zeros(s))
+    actor = DiagGaussian(make(3, 2), make(3, 2) + 1)
+    with pytest.raises(ValueError, match=r"alpha of shape \(4, 1\) does not broadcast"):
+        poe(actor, actor, make(4, 1) + 0.5)
+    with pytest.raises(ValueError, match=r"beta of shape \(5,\) does not broadcast"):
+        kl_reg(actor, actor, make(5) + 0.5)

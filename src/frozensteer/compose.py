@@ -48,6 +48,7 @@ class DiagGaussian:
 
     def __init__(self, mean: Array, std: Array):
         _same_backend(mean=mean, std=std)
+        _check_floating(mean=mean, std=std)
         _check_finite("mean", mean)
         _check_finite("std", std)
         bad = ~(std > 0)
@@ -199,6 +200,16 @@ def _same_backend(**arrays) -> None:
                              f"{type(a).__name__}: wrap it with numpy.asarray or torch.as_tensor")
 
 
+def _check_floating(**arrays) -> None:
+    for name, a in arrays.items():
+        floating = (a.is_floating_point() if isinstance(a, torch.Tensor)
+                    else np.issubdtype(a.dtype, np.floating))
+        if not floating:
+            raise ValueError(f"{name} must hold real floating-point numbers (float16, float32 "
+                             f"or float64), got dtype {a.dtype}: cast it, e.g. with "
+                             ".astype(np.float64) or .double()")
+
+
 def _first(x, mask) -> float:
     """The first entry of ``x`` where ``mask`` holds, as a Python float (for messages)."""
     flat_mask = mask.reshape(-1)
@@ -250,6 +261,18 @@ def _as_coefficient(name: str, value, like):
             _same_backend(**{name: value, "actor.mean": like})
     elif isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
         raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}")
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        if isinstance(value, torch.Tensor) and value.is_complex() or \
+                isinstance(value, np.ndarray) and np.iscomplexobj(value):
+            raise ValueError(f"{name} must be real, got dtype {value.dtype}")
+        if like is not None:
+            try:
+                np.broadcast_shapes(tuple(value.shape), tuple(like.shape))
+            except ValueError:
+                raise ValueError(f"{name} of shape {tuple(value.shape)} does not broadcast "
+                                 f"against the batch of shape {tuple(like.shape)}: give one "
+                                 f"{name} per row as shape ({like.shape[0]}, 1), or a number"
+                                 ) from None
     if isinstance(like, torch.Tensor) or isinstance(value, torch.Tensor):
         return torch.as_tensor(value, dtype=torch.float64)
     return np.asarray(value, dtype=np.float64)

@@ -20,6 +20,7 @@ with its sha256 in the manifest); later builds read that file.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import gymnasium as gym
@@ -48,6 +49,15 @@ def build(env: str, profile: Profile | str, *, progress: bool = True,
     gym_id(env)  # validates the name before hours of work
     train_behaviour(env, prof, progress=progress)
     picks = pick_policies(env, prof)
+    if not picks["ref_max_score"] > picks["ref_min_score"]:
+        raise ValueError(
+            f"the datasets of {env} at profile {prof.name} cannot be built: their expert "
+            f"reference return {picks['ref_max_score']:.1f} is not above the random one "
+            f"{picks['ref_min_score']:.1f}, which would invert every normalised score; raise "
+            f"the profile's behaviour budget (sac_steps[{env!r}] = {prof.sac_steps[env]:,})")
+    if picks["medium_rule"] != "threshold":
+        warnings.warn(f"{env} at profile {prof.name}: the medium pick fell back "
+                      f"({picks['medium_rule']}); the manifest records it", stacklevel=2)
     meta = {"eval_env": gym_id(env), "ref_min_score": picks["ref_min_score"],
             "ref_max_score": picks["ref_max_score"]}
     changed = False
@@ -252,6 +262,8 @@ def write_manifest(env: str, prof: Profile, picks: dict) -> Path:
         "rebuild_datasets": f"frozensteer data build --env {env} --profile {prof.name}",
         "frozensteer_version": __version__, "code_commit": git_commit(),
         "medium_step": picks["medium_step"], "expert_step": picks["expert_step"],
+        **({"medium_pick_warning": picks["medium_rule"]}
+           if picks["medium_rule"] != "threshold" else {}),
         "ref_min_score": picks["ref_min_score"], "ref_max_score": picks["ref_max_score"],
         "curve": "curve.csv", "picks": "picks.json",
         "sha256": {str(p.relative_to(out)): sha256(p) for p in files},
