@@ -126,3 +126,45 @@ def test_frozen_policy_pickles_and_copies(tmp_path):
         assert torch.equal(clone(obs).mean, actor(obs).mean)
         with pytest.raises(FrozenError):
             clone.train()
+
+
+def flip_a_weight_bit(path):
+    payload = torch.load(path, weights_only=True)
+    weight = payload["state_dict"]["mean.weight"]
+    weight.view(torch.int32)[0, 0] ^= 1  # one bit of one weight
+    torch.save(payload, path)
+
+
+def test_a_flipped_weight_bit_is_caught_on_every_load(tmp_path):
+    from frozensteer.agents.checkpoint import DamagedCheckpoint, policy_id
+
+    path = save(tmp_path / "actor.pt", make_policy())
+    before = policy_id(path)
+    flip_a_weight_bit(path)
+    with pytest.raises(DamagedCheckpoint, match="weights differ from the digest"):
+        load_actor(path)
+    with pytest.raises(DamagedCheckpoint):
+        policy_id(path)
+    # the key of results is the weights: a rewrite of the same weights keeps it
+    again = save(tmp_path / "again.pt", make_policy())
+    assert policy_id(again) == before
+
+
+def test_a_file_without_a_digest_is_checked_against_its_manifest(tmp_path):
+    import json
+
+    from frozensteer.agents.checkpoint import DamagedCheckpoint
+    from frozensteer.provenance import sha256
+
+    folder = tmp_path / "paper" / "actor"
+    folder.mkdir(parents=True)
+    path = save(folder / "hopper-medium.pt", make_policy())
+    payload = torch.load(path, weights_only=True)
+    del payload["weights_sha256"]  # as written before digests were recorded
+    torch.save(payload, path)
+    (tmp_path / "paper" / "manifest.json").write_text(json.dumps({"policies": {
+        "actor/hopper-medium.pt": {"sha256": sha256(path), "command": "frozensteer train"}}}))
+    load_actor(path)
+    flip_a_weight_bit(path)
+    with pytest.raises(DamagedCheckpoint, match="git checkout -- "):
+        load_actor(path)

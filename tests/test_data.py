@@ -81,6 +81,29 @@ def test_corrupted_dataset_is_reported_and_rebuilt(env_of):
     assert datasets.load_dataset(dataset_id, "smoke").total_steps == 5_000
 
 
+def test_a_flipped_bit_in_an_episode_is_caught_and_rebuilt(env_of, capsys):
+    from frozensteer import cli
+
+    dataset_id = datasets.local_id("hopper", "medium")
+    dataset = datasets.load_dataset(dataset_id, "smoke")
+    recorded = dataset.storage.metadata["data_sha256"]
+    data_file = next((datasets.dataset_path(dataset_id, "smoke") / "data").glob("*.hdf5"))
+    data = bytearray(data_file.read_bytes())
+    data[len(data) // 2] ^= 1  # one bit inside the episodes
+    data_file.write_bytes(bytes(data))
+    with pytest.raises(RuntimeError, match="differ from the sha256 recorded when it was built"):
+        datasets.load_dataset(dataset_id, "smoke")
+    assert cli.main(["data", "list", "--profile", "smoke", "--verify"]) == 2
+    out = capsys.readouterr().out
+    assert f"DAMAGED {dataset_id}" in out and "frozensteer/hopper/random-v0" in out
+    with pytest.warns(UserWarning, match="it is rebuilt"):
+        recipe.build("hopper", "smoke", progress=False)
+    repaired = datasets.load_dataset(dataset_id, "smoke")
+    assert datasets.content_digest(repaired) == repaired.storage.metadata["data_sha256"] == recorded
+    assert cli.main(["data", "list", "--profile", "smoke", "--verify"]) == 0
+    assert "5 datasets match their recorded digests" in capsys.readouterr().out
+
+
 def test_missing_local_dataset_names_the_command(tmp_path, monkeypatch):
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "datasets"))
     with pytest.raises(FileNotFoundError, match="frozensteer data build --env walker2d"):

@@ -175,3 +175,44 @@ def test_the_actor_s_score_is_the_study_s_frozen_rows(trained, env_of):
     scores = training.evaluate_actor(path, "hopper", PROFILE)
     for _, cell in trained[trained["rule"] == "frozen"].groupby("prior_quality"):
         np.testing.assert_array_equal(cell.sort_values("episode")["score"].to_numpy(), scores)
+
+
+def damage(path, how):
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    if how == "row boundary":
+        path.write_bytes(b"\n".join(lines[:-2]) + b"\n")
+    elif how == "mid-row":
+        path.write_bytes(data[: len(data) - len(lines[-2]) // 2 - 1])
+    elif how == "empty":
+        path.write_bytes(b"")
+    elif how == "binary":
+        path.write_bytes(bytes(range(256)) * 4)
+    else:  # one flipped bit in a number
+        at = data.index(b".", len(lines[0]) + 1) + 1
+        path.write_bytes(data[:at] + bytes([data[at] ^ 1]) + data[at + 1:])
+
+
+@pytest.mark.parametrize("how", ["row boundary", "mid-row", "empty", "binary", "bit"])
+def test_a_damaged_condition_table_is_named_and_recomputed(trained, env_of, monkeypatch,
+                                                             tmp_path, how, capsys):
+    from frozensteer import cli, profiles
+
+    fresh_results(monkeypatch, tmp_path)
+    monkeypatch.setitem(profiles.PROFILES, "smoke", PROFILE)
+    assert cli.main(["run", "--study", "main", "--profile", "smoke", "--workers", "1"]) == 0
+    study = experiments.study_path("main", "smoke")
+    good = study.read_bytes()
+    cell = experiments.sub_cells("main", PROFILE)[1]
+    target = experiments.condition_path(cell, experiments.study_conditions("main", PROFILE)[5],
+                                        PROFILE)
+    original = target.read_bytes()
+    damage(target, how)
+    # the chapters' reader names the file and the command that repairs it
+    with pytest.raises(experiments.DamagedTable, match=rf"{target.name}.*frozensteer run "
+                       r"--study main --profile smoke --mode deterministic --env hopper"):
+        experiments.read_results("main", PROFILE)
+    # the run recomputes it (a rebuildable cache) and rewrites nothing else
+    assert cli.main(["run", "--study", "main", "--profile", "smoke", "--workers", "1"]) == 0
+    assert "recomputing damaged" in capsys.readouterr().err
+    assert target.read_bytes() == original and study.read_bytes() == good

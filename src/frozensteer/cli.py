@@ -108,6 +108,9 @@ def _parser() -> argparse.ArgumentParser:
     listing = data_cmds.add_parser("list", parents=[common],
                                    help="list the local datasets of a profile")
     listing.add_argument("--profile", default="paper", choices=sorted(PROFILES))
+    listing.add_argument("--verify", action="store_true",
+                         help="check every dataset's data files against the digest recorded "
+                              "when it was built (default: off, a quick listing)")
     listing.set_defaults(handler=_data_list)
     return parser
 
@@ -169,8 +172,22 @@ def _data_list(args) -> None:
     from frozensteer.data import datasets
 
     print(f"Minari root: {datasets.minari_root(args.profile)}")
-    print(format_table([datasets.summary(i, args.profile)
-                        for i in datasets.list_local(args.profile)]))
+    rows, broken = [], []
+    for dataset_id in datasets.list_local(args.profile):
+        try:
+            rows.append(datasets.summary(dataset_id, args.profile, verify=args.verify))
+        except (RuntimeError, ValueError) as err:  # one damaged dataset hides no other
+            broken.append(f"{dataset_id}: {err}")
+    print(format_table(rows))
+    for line in broken:
+        print(f"DAMAGED {line}")
+    if args.verify:
+        unrecorded = [r["dataset"] for r in rows if not r["digest_recorded"]]
+        print(f"{len(rows) - len(unrecorded)} datasets match their recorded digests"
+              + (f"; {len(unrecorded)} have none yet (built before digests were recorded: "
+                 "`frozensteer data build` records one)" if unrecorded else ""))
+    if broken:
+        raise RuntimeError(f"{len(broken)} damaged dataset(s), listed above")
 
 
 def format_table(rows: list[dict]) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ import torch
 from tqdm import tqdm
 
 from frozensteer import __version__, compose, paths, provenance
+from frozensteer.agents.checkpoint import policy_id
 from frozensteer.families import family
 from frozensteer.profiles import Profile, get_profile
 from frozensteer.rules import Condition
@@ -184,7 +186,7 @@ def sub_cell_inputs(cell: SubCell, profile: Profile | str, mode: str = "determin
                                                    prof))
     return ([cell.study, cell.env, cell.dataset, cell.prior_quality, mode,
              episode_seeds(cell.study, prof), prof.goal_percentile, prof.selector_states,
-             prof.selector_seed, dataset_key, provenance.sha256(actor), _prior_id(prior),
+             prof.selector_seed, dataset_key, policy_id(actor), _prior_id(prior),
              __version__, ROWS_VERSION]
             # a shortened horizon (smoke only) joins the key; None leaves it as it was
             + ([prof.eval_horizon] if prof.eval_horizon is not None else []))
@@ -196,7 +198,7 @@ def condition_key(inputs: list, condition: Condition) -> str:
 
 
 def _prior_id(prior: Path | None) -> str:
-    return f"random-init-seed-{RANDOM_PRIOR_SEED}" if prior is None else provenance.sha256(prior)
+    return f"random-init-seed-{RANDOM_PRIOR_SEED}" if prior is None else policy_id(prior)
 
 
 def store_rows(path: Path, key: str, rows: pd.DataFrame) -> pd.DataFrame:
@@ -280,7 +282,7 @@ def compute_rows(cell: SubCell, profile: Profile | str, conds: Sequence[Conditio
                 fam.score(rows["return"].to_numpy(), rows["success"].to_numpy(), dataset))
     return rows.assign(mode=mode, profile=prof.name, code_version=__version__,
                        dataset_id=dataset_id, dataset_key=dataset_key(dataset),
-                       actor_sha256=provenance.sha256(actor_file),
+                       actor_sha256=policy_id(actor_file),
                        prior_id=_prior_id(prior_file))
 
 
@@ -322,7 +324,8 @@ def _plan(cell: SubCell, prof: Profile, mode: str, conds: list[Condition]
         try:
             tables.append(read_rows(path, key))
         except (DamagedTable, ValueError) as err:  # a rebuildable cache: recompute it
-            tqdm.write(f"frozensteer: recomputing damaged {path.name} of {cell}: {err}")
+            tqdm.write(f"frozensteer: recomputing damaged {path.name} of {cell}: {err}",
+                       file=sys.stderr)
             tables.append(None)
     todo = [i for i, t in enumerate(tables) if t is None]
     return tables, _Pending(cell, todo, [keys[i] for i in todo], [paths_[i] for i in todo])

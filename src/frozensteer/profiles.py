@@ -130,8 +130,9 @@ PROFILES: dict[str, Profile] = {
         _PAPER,
         name="smoke",
         # halfcheetah's 1,000-step policy scored below the random policy, which inverts
-        # every normalised score (refused at build time); 2,000 steps clear it
-        sac_steps={**{env: 1_000 for env in BEHAVIOUR_ENVS}, "halfcheetah": 2_000},
+        # every normalised score (refused at build time); at 5,000 steps its best
+        # checkpoints clear the random reference by about 100 return (measured fresh)
+        sac_steps={**{env: 1_000 for env in BEHAVIOUR_ENVS}, "halfcheetah": 5_000},
         sac_eval_every=500,
         sac_eval_episodes=2,
         pick_eval_episodes=2,

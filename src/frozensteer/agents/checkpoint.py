@@ -2,22 +2,70 @@
 
 A checkpoint is one ``torch.save`` file holding the network's config and weights (with its
 input statistics), the training config, the dataset id, key and content hash, the code
-version, the training curve, and ``key``: a hash of the config, dataset key and code version
-under which it is cached.  Loading returns a frozen ``GaussianPolicy``.
+version, the training curve, ``key`` (a hash of the config, dataset key and code version under
+which it is cached) and ``weights_sha256`` (a digest of the weights alone, recorded when it
+was written).  Every read verifies the weights against that digest, or, for files written
+before digests were recorded, the file against the sha256 its profile's ``manifest.json``
+lists; a mismatch raises ``DamagedCheckpoint``.  Loading returns a frozen
+``GaussianPolicy``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import torch
 
 from frozensteer import __version__
 from frozensteer.agents.networks import GaussianPolicy, freeze
-from frozensteer.provenance import atomic_write, content_key
+from frozensteer.provenance import atomic_write, content_key, sha256
 
 REQUIRED = ("kind", "network", "state_dict", "env", "dataset_id", "dataset_key", "dataset_hash",
             "config", "code_version", "curve", "key")
+
+
+class DamagedCheckpoint(ValueError):
+    """A checkpoint whose weights or bytes differ from those recorded when it was written."""
+
+
+def weights_digest(state_dict: dict) -> str:
+    """sha256 of a state dict's tensors (names, dtypes, shapes and bytes), in name order:
+    the same weights give the same digest whatever else the file holds (times, curves)."""
+    digest = hashlib.sha256()
+    for name in sorted(state_dict):
+        tensor = state_dict[name].detach().cpu().contiguous()
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}:".encode())
+        digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()
+
+
+def policy_id(path: Path) -> str:
+    """What results computed with the policy at ``path`` depend on: its weights digest, or
+    for a file written before digests were recorded, the file's sha256."""
+    payload = read_checkpoint(path)
+    return payload.get("weights_sha256") or sha256(path)
+
+
+def _verify(path: Path, payload: dict) -> None:
+    if "weights_sha256" in payload:
+        if weights_digest(payload["state_dict"]) != payload["weights_sha256"]:
+            raise DamagedCheckpoint(
+                f"checkpoint {path}: its weights differ from the digest recorded when it was "
+                "written; restore it (`git checkout -- <file>` for a committed one) or delete "
+                "it and train it again")
+        return
+    manifest = path.parents[1] / "manifest.json"
+    try:
+        listed = json.loads(manifest.read_text())["policies"]
+    except (OSError, ValueError, KeyError):
+        return  # no record to check against (a file of an older checkout)
+    entry = listed.get(path.relative_to(path.parents[1]).as_posix())
+    if entry is not None and sha256(path) != entry["sha256"]:
+        raise DamagedCheckpoint(
+            f"checkpoint {path} differs from the sha256 {manifest} recorded for it; restore "
+            f"it with `git checkout -- {path}`, or retrain it with `{entry['command']}`")
 
 
 def cache_key(kind: str, env: str, dataset_key: str, config: dict) -> str:
@@ -37,6 +85,7 @@ def save_policy(path: Path, policy: GaussianPolicy, *, kind: str, env: str, data
         "code_version": __version__, "curve": curve, "wall_s": wall_s,
         "key": cache_key(kind, env, dataset_key, config),
     }
+    payload["weights_sha256"] = weights_digest(payload["state_dict"])
     return atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 
@@ -57,6 +106,7 @@ def read_checkpoint(path: Path, *, env: str | None = None, kind: str | None = No
         if want is not None and payload[name] != want:
             raise ValueError(f"checkpoint {path} is a {payload['kind']} for env "
                              f"{payload['env']!r}, but {name}={want!r} was asked for")
+    _verify(path, payload)
     return payload
 
 
@@ -83,6 +133,7 @@ def save_critics(path: Path, critics, *, actor_key: str, env: str, dataset_id: s
                               for k, v in critics.state_dict().items()},
                "actor_key": actor_key, "env": env, "dataset_id": dataset_id,
                "dataset_key": dataset_key, "config": config, "code_version": __version__}
+    payload["weights_sha256"] = weights_digest(payload["state_dict"])
     return atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 
@@ -104,6 +155,9 @@ def load_critics(path: Path, *, env: str | None = None):
         raise ValueError(f"{path} is not a frozensteer critic file (lacks {missing})")
     if env is not None and payload["env"] != env:
         raise ValueError(f"critic file {path} is for env {payload['env']!r}, not {env!r}")
+    if weights_digest(payload["state_dict"]) != payload.get("weights_sha256"):
+        raise DamagedCheckpoint(f"critic file {path}: its weights differ from the digest "
+                                "recorded when it was written; restore or retrain its actor")
     net = payload["network"]
     critics = Critics(net["obs_dim"], net["act_dim"], tuple(net["hidden"]),
                       net["reward_scale"])

@@ -11,8 +11,8 @@ lists every policy file of a profile with its provenance.
 
 from __future__ import annotations
 
-import hashlib
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -61,17 +61,6 @@ def unfinished_path(kind: str, env: str, level: str, profile: Profile | str,
     return path.parents[1] / "unfinished" / f"{kind}-{path.name}"
 
 
-def dataset_hash(dataset) -> str:
-    """sha256 of a Minari dataset's data files (not its metadata): new data, new hash."""
-    digest = hashlib.sha256()
-    for f in sorted(Path(dataset.storage.data_path).rglob("*")):
-        if f.is_file() and f.name != "metadata.json":
-            with f.open("rb") as stream:
-                for block in iter(lambda: stream.read(1 << 24), b""):
-                    digest.update(block)
-    return digest.hexdigest()
-
-
 def dataset_key(dataset) -> str:
     """What a policy trained on ``dataset`` depends on, portably.
 
@@ -82,7 +71,8 @@ def dataset_key(dataset) -> str:
     dataset (a real Minari one): the sha256 of its data files.
     """
     recipe_key = dataset.storage.metadata.get("frozensteer_key")
-    return f"recipe:{recipe_key}" if recipe_key else f"sha256:{dataset_hash(dataset)}"
+    return (f"recipe:{recipe_key}" if recipe_key
+            else f"sha256:{datasets.content_digest(dataset)}")
 
 
 def train_actor(env: str, level: str, profile: Profile | str, *, seed: int = 0,
@@ -106,7 +96,14 @@ def train_actor(env: str, level: str, profile: Profile | str, *, seed: int = 0,
     return _cached("actor", env, level, prof, None, seed, dataset_id, dataset, config.as_dict(),
                    lambda data, key: train_iql(data, config, progress=progress and f"IQL {env}",
                                                state=state, state_key=key,
+                                               save_every=save_every(config.steps),
                                                device=device))
+
+
+def save_every(steps: int) -> int:
+    """How often IQL saves its training state: every 10,000 steps, or every twentieth of a
+    shorter run, so a killed run of any length loses at most that much."""
+    return max(1, min(10_000, steps // 20))
 
 
 def train_prior(env: str, level: str, quality: str, profile: Profile | str, *,
@@ -142,14 +139,14 @@ def _cached(kind, env, level, prof, quality, seed, dataset_id, dataset, config, 
         try:
             if read_checkpoint(path)["key"] == key:
                 return path
-        except ValueError:
-            pass  # a broken file is replaced below
+        except ValueError as err:  # a broken or damaged file is replaced below
+            warnings.warn(f"{err}; training it again", stacklevel=2)
     start = time.perf_counter()
     policy, curve, *critics = fit(from_minari(dataset), key)
     # a resumable trainer's curve counts its time over every session it ran in
     wall_s = curve[-1].get("wall_s") if curve else None
     saved = save_policy(path, policy, kind=kind, env=env, dataset_id=dataset_id,
-                        dataset_key=data_key, dataset_hash=dataset_hash(dataset),
+                        dataset_key=data_key, dataset_hash=datasets.content_digest(dataset),
                         config=config, curve=curve,
                         wall_s=wall_s or round(time.perf_counter() - start, 1))
     if critics:

@@ -279,6 +279,7 @@ def build(profile: Profile | str, *, progress: bool = True, rebuild: bool = Fals
             f"{ACTION_NOISE}",
             description=f"{level} data for {MAZE_ENV}, local D4RL recipe, profile {prof.name}")
         dataset.storage.update_metadata({"frozensteer_key": keys[level], "profile": prof.name})
+        datasets.record_digest(dataset)
     _write_manifest(prof, step, success, len(check))
     _write_episode_table(prof)
     return [datasets.summary(datasets.local_id("antmaze", level), prof)

@@ -14,6 +14,7 @@ few seconds and names the local equivalent and the command that builds it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import socket
@@ -89,8 +90,13 @@ def dataset_path(dataset_id: str, profile: Profile | str = "paper") -> Path:
     return minari_root(profile) / dataset_id
 
 
-def load_dataset(dataset_id: str, profile: Profile | str = "paper") -> minari.MinariDataset:
-    """A Minari dataset: local (``frozensteer/...``, built at ``profile``) or maintained."""
+def load_dataset(dataset_id: str, profile: Profile | str = "paper", *, verify: bool = True
+                 ) -> minari.MinariDataset:
+    """A Minari dataset: local (``frozensteer/...``, built at ``profile``) or maintained.
+
+    A local dataset's data files are checked against the digest recorded in its metadata when
+    it was built (``verify=False`` skips that); a damaged one raises, naming the build that
+    replaces it."""
     prof = get_profile(profile)
     if not isinstance(dataset_id, str) or not dataset_id.strip():
         raise ValueError(f"dataset_id must name a dataset, e.g. {NAMESPACE}/hopper/medium-v0 "
@@ -98,7 +104,7 @@ def load_dataset(dataset_id: str, profile: Profile | str = "paper") -> minari.Mi
     if dataset_id.startswith(f"{NAMESPACE}/"):
         env, level = parse_local_id(dataset_id)
         local_id(env, level)  # an unknown env or level is named, not offered a build
-        return _open_local(dataset_id, prof, _build_command(env, prof))
+        return _open_local(dataset_id, prof, _build_command(env, prof), verify)
     root = minari_root("paper")
     if (root / dataset_id / "data").exists():
         return _open_local(dataset_id, get_profile("paper"), f"minari download {dataset_id}")
@@ -118,7 +124,8 @@ def load_dataset(dataset_id: str, profile: Profile | str = "paper") -> minari.Mi
                           f'pip install "minari[hf]" ({err})') from err
 
 
-def _open_local(dataset_id: str, prof: Profile, rebuild: str) -> minari.MinariDataset:
+def _open_local(dataset_id: str, prof: Profile, rebuild: str, verify: bool = False
+                ) -> minari.MinariDataset:
     root = minari_root(prof)
     path = root / dataset_id
     if not path.exists():
@@ -128,6 +135,9 @@ def _open_local(dataset_id: str, prof: Profile, rebuild: str) -> minari.MinariDa
         with using_root(root):
             dataset = minari.load_dataset(dataset_id)
         _check_complete(dataset, need_refs=dataset_id.startswith(f"{NAMESPACE}/"))
+        recorded = dataset.storage.metadata.get("data_sha256")
+        if verify and recorded is not None and content_digest(dataset) != recorded:
+            raise ValueError("its data files differ from the sha256 recorded when it was built")
     except Exception as err:  # noqa: BLE001 - any failure to read means a broken folder
         raise RuntimeError(f"dataset {dataset_id!r} at {path} is incomplete or corrupted "
                            f"({type(err).__name__}: {err}); rebuild it with `{rebuild}`, "
@@ -238,12 +248,35 @@ def _move_into_place(dataset_id: str, staging: Path, root: Path) -> None:
 
 
 def stored_key(dataset_id: str, prof: Profile) -> str | None:
-    """The recipe's input key of an existing, readable local dataset (None if absent or
-    broken): a build reuses a dataset whose key matches its inputs."""
+    """The recipe's input key of an existing, readable, intact local dataset (None if absent,
+    broken or damaged): a build reuses a dataset whose key matches its inputs.  A dataset
+    built before digests were recorded gets its digest recorded here."""
     try:
-        return load_dataset(dataset_id, prof).storage.metadata.get("frozensteer_key")
-    except (FileNotFoundError, RuntimeError):
+        dataset = load_dataset(dataset_id, prof)
+    except FileNotFoundError:
         return None
+    except RuntimeError as err:
+        warnings.warn(f"{err}: it is rebuilt", stacklevel=2)
+        return None
+    if "data_sha256" not in dataset.storage.metadata:
+        record_digest(dataset)
+    return dataset.storage.metadata.get("frozensteer_key")
+
+
+def content_digest(dataset: minari.MinariDataset) -> str:
+    """sha256 of a Minari dataset's data files (not its metadata): new data, new digest."""
+    digest = hashlib.sha256()
+    for f in sorted(Path(dataset.storage.data_path).rglob("*")):
+        if f.is_file() and f.name != "metadata.json":
+            with f.open("rb") as stream:
+                for block in iter(lambda: stream.read(1 << 24), b""):
+                    digest.update(block)
+    return digest.hexdigest()
+
+
+def record_digest(dataset: minari.MinariDataset) -> None:
+    """Record the digest of the dataset's data files in its metadata (done at build time)."""
+    dataset.storage.update_metadata({"data_sha256": content_digest(dataset)})
 
 
 def episode_returns(dataset: minari.MinariDataset) -> np.ndarray:
@@ -270,15 +303,16 @@ def normalised_score(dataset: minari.MinariDataset, returns) -> np.ndarray:
     return 100 * (np.asarray(returns, dtype=np.float64) - low) / (high - low)
 
 
-def summary(dataset_id: str, prof: Profile) -> dict:
+def summary(dataset_id: str, prof: Profile, verify: bool = True) -> dict:
     """Episodes, transitions, mean return and mean normalised score of a local dataset
     (for AntMaze, whose reward is 1 near the goal: the percent of episodes reaching it)."""
-    dataset = load_dataset(dataset_id, prof)
+    dataset = load_dataset(dataset_id, prof, verify=verify)
     returns = episode_returns(dataset)
     scores = family(parse_local_id(dataset_id)[0]).score(returns, returns > 0, dataset)
     return {"dataset": dataset_id, "episodes": dataset.total_episodes,
             "transitions": dataset.total_steps, "mean_return": float(returns.mean()),
-            "mean_score": float(np.mean(scores))}
+            "mean_score": float(np.mean(scores)),
+            "digest_recorded": "data_sha256" in dataset.storage.metadata}
 
 
 def list_local(prof: Profile) -> list[str]:

@@ -81,6 +81,7 @@ def build(env: str, profile: Profile | str, *, progress: bool = True,
                 description=f"{level} data for {gym_id(env)}, local D4RL recipe, profile "
                             f"{prof.name}")
         dataset.storage.update_metadata({"frozensteer_key": key, "profile": prof.name})
+        datasets.record_digest(dataset)
     manifest = behaviour_dir(env, prof) / "manifest.json"
     if changed or not manifest.exists() or not episode_table_path(env, prof).exists():
         write_manifest(env, prof, picks)
