@@ -104,16 +104,20 @@ def test_cached_policy_is_reused_until_its_data_or_config_change(tmp_path, monke
     path.write_bytes(path.read_bytes()[:100])
     train({"steps": 20})
     assert len(fits) == 4 and load_actor(path).act_dim == 3  # broken file: replaced
+    flip_a_weight_bit(path)
+    with pytest.warns(UserWarning, match="weights differ from the digest"):
+        train({"steps": 20})
+    assert len(fits) == 5 and load_actor(path).act_dim == 3  # damaged weights: retrained
     # a locally built dataset is known by its recipe key: the same inputs rebuilt on another
     # CPU give other bytes but the same key; changed inputs give another key
     metadata["frozensteer_key"] = "inputs-1"
     train({"steps": 20})
     (data / "main_data.hdf5").write_bytes(b"same recipe, other CPU")
     train({"steps": 20})
-    assert len(fits) == 5
+    assert len(fits) == 6
     metadata["frozensteer_key"] = "inputs-2"
     train({"steps": 20})
-    assert len(fits) == 6
+    assert len(fits) == 7
 
 
 def test_frozen_policy_pickles_and_copies(tmp_path):
@@ -168,3 +172,18 @@ def test_a_file_without_a_digest_is_checked_against_its_manifest(tmp_path):
     flip_a_weight_bit(path)
     with pytest.raises(DamagedCheckpoint, match="git checkout -- "):
         load_actor(path)
+
+
+def test_a_damaged_file_is_never_certified_by_the_manifest(tmp_path, monkeypatch):
+    from frozensteer.agents import training
+    from frozensteer.agents.checkpoint import DamagedCheckpoint
+
+    monkeypatch.setenv("FROZENSTEER_HOME", str(tmp_path))
+    path = training.policy_path("actor", "hopper", "medium", "smoke")
+    save(path, make_policy())
+    manifest = training.write_manifest("smoke")
+    certified = manifest.read_bytes()
+    flip_a_weight_bit(path)
+    with pytest.raises(DamagedCheckpoint):
+        training.write_manifest("smoke")
+    assert manifest.read_bytes() == certified

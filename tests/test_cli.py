@@ -28,3 +28,45 @@ def test_bad_arguments_are_refused_by_name(capsys):
     with pytest.raises(SystemExit):
         cli.main(["data", "build", "--env", "pong"])
     assert "invalid choice: 'pong'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["data", "list", "--threads", "0"], "expected an integer >= 1, got 0"),
+    (["data", "list", "--threads", "-1"], "expected an integer >= 1, got -1"),
+    (["run", "--study", "main", "--workers", "0"], "expected an integer >= 1, got 0"),
+    ([], r"required: \{data,train,run\}"),
+    (["train"], r"required: \{actor,prior\}"),
+    (["data"], r"required: \{train-behaviour,build,list\}"),
+])
+def test_bad_arguments_are_one_line_errors(argv, message, capsys):
+    import re
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+    assert exit_.value.code == 2
+    assert re.search(message, capsys.readouterr().err)
+
+
+def test_an_address_without_ray_is_refused(capsys):
+    assert cli.main(["run", "--study", "main", "--address", "head:6379"]) == 2
+    assert "is for the ray executor" in capsys.readouterr().err
+
+
+def test_every_option_says_what_it_does_and_its_default():
+    import argparse
+
+    def parsers(parser):
+        yield parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    yield from parsers(sub)
+
+    for parser in parsers(cli._parser()):
+        for action in parser._actions:
+            if not action.option_strings or action.help == argparse.SUPPRESS or \
+                    action.dest == "help":
+                continue
+            assert action.help, (parser.prog, action.dest)
+            if not action.required and action.default not in (None, False):
+                assert "default" in action.help, (parser.prog, action.dest)

@@ -256,3 +256,12 @@ def test_a_coefficient_of_the_wrong_shape_names_itself(xp):
         poe(actor, actor, make(4, 1) + 0.5)
     with pytest.raises(ValueError, match=r"beta of shape \(5,\) does not broadcast"):
         kl_reg(actor, actor, make(5) + 0.5)
+
+
+def test_an_overflow_of_the_rule_itself_says_so():
+    actor = DiagGaussian(torch.zeros(2, dtype=torch.float16),
+                         torch.full((2,), 0.003, dtype=torch.float16))
+    prior = DiagGaussian(torch.ones(2, dtype=torch.float16),
+                         torch.full((2,), 0.003, dtype=torch.float16))
+    with pytest.raises(ValueError, match="the composition overflowed in torch.float16"):
+        kl_reg(actor, prior, 3.0)

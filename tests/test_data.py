@@ -1,6 +1,7 @@
 """The data layer: local smoke datasets read back with plain minari, the offline path, repair."""
 
 import json
+import os
 import time
 
 import minari
@@ -226,3 +227,14 @@ def test_a_manifest_differing_only_in_commit_is_kept(tmp_path):
     assert json.loads(path.read_text())["code_commit"] == "old"
     save_manifest(path, {"sha256": {"a": "2"}, "code_commit": "new"})
     assert json.loads(path.read_text()) == {"sha256": {"a": "2"}, "code_commit": "new"}
+
+
+def test_a_killed_build_s_staging_folder_is_cleaned_at_the_next_build(tmp_path):
+    root = tmp_path / "datasets"
+    stale = tmp_path / "datasets.staging-999999999"
+    (stale / "frozensteer").mkdir(parents=True)
+    live = tmp_path / f"datasets.staging-{os.getppid()}"  # a running process keeps its own
+    live.mkdir()
+    with datasets._staging(root) as staging:
+        assert staging.name == f"datasets.staging-{os.getpid()}"
+    assert not stale.exists() and live.exists()

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from frozensteer import evaluate, experiments, provenance
+from frozensteer import evaluate, experiments, paths, provenance
 from frozensteer.agents import training
 from frozensteer.profiles import get_profile
 
@@ -216,3 +216,47 @@ def test_a_damaged_condition_table_is_named_and_recomputed(trained, env_of, monk
     assert cli.main(["run", "--study", "main", "--profile", "smoke", "--workers", "1"]) == 0
     assert "recomputing damaged" in capsys.readouterr().err
     assert target.read_bytes() == original and study.read_bytes() == good
+
+
+def test_runs_killed_at_random_moments_end_with_the_same_table(trained, env_of, monkeypatch,
+                                                                tmp_path):
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+
+    def home(name):
+        path = tmp_path / name
+        (path / "artifacts").mkdir(parents=True)
+        (path / "artifacts" / "policies").symlink_to(
+            training.policy_path("actor", "hopper", "medium", PROFILE).parents[2])
+        return path
+
+    # the smoke profile with one environment, as the rest of this module runs it
+    script = ("import dataclasses, sys; from frozensteer import cli, profiles; "
+              "profiles.PROFILES['smoke'] = dataclasses.replace(profiles.PROFILES['smoke'], "
+              "envs=('hopper',)); sys.exit(cli.main(['run', '--study', 'main', '--profile', "
+              "'smoke', '--workers', '1']))")
+
+    def run(where, kill_after=None):
+        env = {**os.environ, "FROZENSTEER_HOME": str(where)}
+        proc = subprocess.Popen([sys.executable, "-c", script], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            return proc.wait(timeout=kill_after)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return None
+
+    whole = home("whole")
+    assert run(whole) == 0
+    killed, rng, kills = home("killed"), random.Random(0), 0
+    for _ in range(4):  # bounded: four kills at seeded random moments
+        kills += run(killed, kill_after=rng.uniform(2.0, 12.0)) is None
+    assert run(killed) == 0
+    study = experiments.study_path("main", "smoke")
+    assert kills >= 1  # the test did kill runs
+    relative = study.relative_to(paths.home())
+    assert (killed / relative).read_bytes() == (whole / relative).read_bytes()

@@ -39,21 +39,26 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="frozensteer", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{data,train,run}")
     data = commands.add_parser("data", help="behaviour policies and datasets")
-    data_cmds = data.add_subparsers(dest="data_command", required=True)
+    data_cmds = data.add_subparsers(dest="data_command", required=True,
+                                    metavar="{train-behaviour,build,list}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--threads", type=positive_int, default=1,
-                        help="torch threads (default 1)")
+                        help="torch threads per process (default 1: fastest for these small "
+                             "networks)")
+    common.add_argument("--profile", default="paper", choices=sorted(PROFILES),
+                        help="the sizes and budgets to use: smoke, quick or paper "
+                             "(default paper)")
 
     behaviour = data_cmds.add_parser(
         "train-behaviour", parents=[common],
         help="train (or resume) the SAC behaviour policy of an environment")
     behaviour.add_argument("--env", required=True, choices=sorted(BEHAVIOUR_IDS),
                            help="a locomotion environment, or antmaze (its goal-reaching "
-                                "controller)")
-    behaviour.add_argument("--profile", default="paper", choices=sorted(PROFILES))
-    behaviour.add_argument("--seed", type=int, default=0)
+                                "controller); required")
+    behaviour.add_argument("--seed", type=int, default=0,
+                           help="seed of the SAC run (default 0, the committed one)")
     behaviour.set_defaults(handler=_train_behaviour)
 
     build = data_cmds.add_parser(
@@ -62,25 +67,36 @@ def _parser() -> argparse.ArgumentParser:
     which = build.add_mutually_exclusive_group(required=True)
     which.add_argument("--env", choices=sorted(BEHAVIOUR_IDS),
                        help="a locomotion environment, or antmaze (umaze and umaze-diverse)")
-    which.add_argument("--all", action="store_true", help="every locomotion environment")
-    build.add_argument("--profile", default="paper", choices=sorted(PROFILES))
-    build.add_argument("--rebuild", action="store_true", help="rebuild even if up to date")
+    which.add_argument("--all", action="store_true",
+                       help="every locomotion environment of the profile")
+    build.add_argument("--rebuild", action="store_true",
+                       help="rebuild even if up to date (default: reuse what is intact)")
     build.set_defaults(handler=_data_build)
 
+    listing = data_cmds.add_parser("list", parents=[common],
+                                   help="list the local datasets of a profile")
+    listing.add_argument("--verify", action="store_true",
+                         help="check every dataset's data files against the digest recorded "
+                              "when it was built (default: off, a quick listing)")
+    listing.set_defaults(handler=_data_list)
+
     train = commands.add_parser("train", help="frozen actors and goal-conditioned priors")
-    train_cmds = train.add_subparsers(dest="train_command", required=True)
+    train_cmds = train.add_subparsers(dest="train_command", required=True,
+                                      metavar="{actor,prior}")
     for kind in ("actor", "prior"):
         cmd = train_cmds.add_parser(kind, parents=[common], help=f"train (or reuse) a {kind}")
-        cmd.add_argument("--env", required=True, choices=sorted(BEHAVIOUR_IDS))
+        cmd.add_argument("--env", required=True, choices=sorted(BEHAVIOUR_IDS),
+                         help="the environment; required")
         cmd.add_argument("--dataset", default="medium",
                          help="dataset level (default medium; for antmaze: umaze or "
                               "umaze-diverse)")
-        cmd.add_argument("--profile", default="paper", choices=sorted(PROFILES))
         cmd.add_argument("--seed", type=int, default=0,
                          help="training seed (default 0, the plain file name; seed s > 0 "
                               "writes <name>-seed<s>.pt)")
         if kind == "prior":
-            cmd.add_argument("--quality", default="clean", choices=["clean", "degraded"])
+            cmd.add_argument("--quality", default="clean", choices=["clean", "degraded"],
+                             help="clean (all the data) or degraded (a few episodes, a few "
+                                  "steps) (default clean)")
         else:
             cmd.add_argument("--device", default="cpu",
                              help="torch device of IQL training, e.g. cuda (default cpu); a "
@@ -88,30 +104,26 @@ def _parser() -> argparse.ArgumentParser:
         cmd.set_defaults(handler=_train_policy, kind=kind)
 
     run = commands.add_parser("run", parents=[common],
-                              help="run a study's grid (cached sub-cells are reused)")
-    run.add_argument("--study", required=True, choices=["main", "harder", "antmaze"])
-    run.add_argument("--profile", default="paper", choices=sorted(PROFILES))
-    run.add_argument("--mode", default="deterministic", choices=["deterministic", "stochastic"])
-    run.add_argument("--executor", default="local", choices=["local", "ray"])
+                              help="run a study's grid (stored conditions are reused)")
+    run.add_argument("--study", required=True, choices=["main", "harder", "antmaze"],
+                     help="which study's grid to run; required")
+    run.add_argument("--mode", default="deterministic", choices=["deterministic", "stochastic"],
+                     help="execute the composed mean, or a sample of the composed Gaussian "
+                          "(default deterministic)")
+    run.add_argument("--executor", default="local", choices=["local", "ray"],
+                     help="run sub-cells here, or as Ray tasks (default local)")
     run.add_argument("--address", default=None,
-                     help="Ray cluster address (default: start a local Ray instance)")
+                     help="Ray cluster address, with --executor ray only (default: start a "
+                          "local Ray instance)")
     run.add_argument("--workers", type=positive_int, default=2,
                      help="processes per sub-cell with the local executor (default 2)")
     run.add_argument("--env", action="append", dest="envs", metavar="ENV",
-                     help="run only this environment's sub-cells (repeatable); the study "
-                          "table is written only by a run over the whole grid")
+                     help="run only this environment's sub-cells (repeatable; default all); "
+                          "the study table is written only by a run over the whole grid")
     run.add_argument("--dataset", action="append", dest="datasets", metavar="LEVEL",
-                     help="run only this dataset level's sub-cells (repeatable), e.g. "
-                          "medium-expert; combines with --env")
+                     help="run only this dataset level's sub-cells (repeatable; default "
+                          "all), e.g. medium-expert; combines with --env")
     run.set_defaults(handler=_run_study)
-
-    listing = data_cmds.add_parser("list", parents=[common],
-                                   help="list the local datasets of a profile")
-    listing.add_argument("--profile", default="paper", choices=sorted(PROFILES))
-    listing.add_argument("--verify", action="store_true",
-                         help="check every dataset's data files against the digest recorded "
-                              "when it was built (default: off, a quick listing)")
-    listing.set_defaults(handler=_data_list)
     return parser
 
 

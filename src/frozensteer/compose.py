@@ -142,7 +142,13 @@ def _precision_weighted(actor, prior, actor_term, prior_term) -> DiagGaussian:
     precision = actor_term + prior_term
     weight = prior_term / precision  # the prior's share, in [0, 1]
     mean = actor.mean + weight * (prior.mean - actor.mean)
-    return DiagGaussian(mean, _xp(mean).sqrt(1.0 / precision))
+    xp = _xp(mean)
+    if not bool(xp.isfinite(precision).all()) or not bool(xp.isfinite(mean).all()):
+        raise ValueError(
+            f"the composition overflowed in {mean.dtype}: precisions 1/std^2 of the inputs "
+            "(up to 1/exp(-5)^2 = 22026 per distribution) exceed its range; compose in float32 "
+            "or float64, e.g. DiagGaussian(mean.double(), std.double())")
+    return DiagGaussian(mean, xp.sqrt(1.0 / precision))
 
 
 # --- divergences and coefficient maps ---------------------------------------------------

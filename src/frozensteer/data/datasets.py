@@ -227,13 +227,28 @@ def combine(dataset_id: str, parts: list[str], prof: Profile, **metadata) -> min
 
 @contextlib.contextmanager
 def _staging(root: Path):
-    """A scratch Minari root beside ``root``, removed afterwards whatever happens."""
+    """A scratch Minari root beside ``root``, removed afterwards whatever happens; the
+    scratch roots of builds that were killed (their process is gone) are removed first."""
+    for stale in root.parent.glob(f"{root.name}.staging-*"):
+        pid = stale.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
     staging = root.with_name(f"{root.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     try:
         yield staging
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def _move_into_place(dataset_id: str, staging: Path, root: Path) -> None:
