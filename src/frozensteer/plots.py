@@ -107,7 +107,7 @@ def alpha_response(ax: plt.Axes, table: pd.DataFrame, title: str, value: str = "
             continue
         style = RULE_STYLE[rule]
         ax.plot(rows["alpha"], rows[value], color=style["color"], lw=1.2, ms=4,
-                marker=style["marker"], label=style["outcome"])
+                marker=style["marker"], label=style["label"])
         if value == "score":
             ax.fill_between(rows["alpha"], rows["ci_low"], rows["ci_high"], lw=0,
                             color=style["color"], alpha=0.15)
@@ -118,10 +118,10 @@ def alpha_response(ax: plt.Axes, table: pd.DataFrame, title: str, value: str = "
             yerr = np.vstack([rows[value] - rows["ci_low"], rows["ci_high"] - rows[value]])
             ax.errorbar(rows["alpha"].to_numpy(), rows[value].to_numpy(), yerr=yerr,
                         ls="none", capsize=3, ms=6,
-                        color=style["color"], marker=style["marker"], label=style["outcome"])
+                        color=style["color"], marker=style["marker"], label=style["label"])
         else:
             ax.plot(rows["alpha"], rows[value], ls="none", ms=6, color=style["color"],
-                    marker=style["marker"], label=style["outcome"])
+                    marker=style["marker"], label=style["label"])
     ax.set_xlim(-0.05, 1.05)
     ax.set_xlabel("alpha (weight of the prior)")
     ax.set_ylabel({"score": "normalised score\n(mean, 95% CI)",

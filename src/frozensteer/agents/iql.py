@@ -164,26 +164,29 @@ class IQL:
         return loss
 
     def update_actor(self, obs: torch.Tensor, a: torch.Tensor,
-                     advantage: torch.Tensor) -> torch.Tensor:
+                     advantage: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Advantage-weighted log-likelihood of the dataset actions (raw observations: the
-        actor normalises its own inputs)."""
-        weights = torch.exp(self.config.temperature * advantage).clamp(
-            max=self.config.max_weight)
+        actor normalises its own inputs); returns the loss and the weights (detached)."""
+        raw = torch.exp(self.config.temperature * advantage)
+        weights = raw.clamp(max=self.config.max_weight)
         loss = -(weights * self.actor(obs).log_prob(a)).mean()
         self.actor_opt.zero_grad()
         loss.backward()
         self.actor_opt.step()
         self.actor_schedule.step()
-        return loss
+        return loss, weights
 
     def update(self, obs, action, reward, next_obs, live) -> torch.Tensor:
-        """One step of all three updates on a minibatch; the losses (value, Q, actor)."""
+        """One step of all three updates on a minibatch: the losses (value, Q, actor) and
+        the diagnostics of ``CURVE_STATS`` after them, as one tensor."""
         s, s_next = self.critics.normalise(obs), self.critics.normalise(next_obs)
         sa = torch.cat([s, action], dim=-1)
         v_loss, advantage = self.update_value(s, sa)
         q_loss = self.update_critics(sa, reward, s_next, live)
-        actor_loss = self.update_actor(obs, action, advantage)
-        return torch.stack([v_loss, q_loss, actor_loss]).detach()
+        actor_loss, weights = self.update_actor(obs, action, advantage)
+        clipped = (weights >= self.config.max_weight).float().mean()
+        return torch.stack([v_loss, q_loss, actor_loss, advantage.mean(), weights.mean(),
+                            clipped]).detach()
 
     def _parts(self) -> dict:
         q = self.critics
@@ -198,6 +201,12 @@ class IQL:
     def load_state_dict(self, state: dict) -> None:
         for name, part in self._parts().items():
             part.load_state_dict(state[name])
+
+
+# what each row of the loss curve averages over its steps: the three losses, the mean
+# advantage Q_target(s, a) - V(s), the mean advantage weight after clipping, and the fraction
+# of weights clipped at max_weight
+CURVE_STATS = ("value_loss", "q_loss", "actor_loss", "advantage", "weight", "clipped")
 
 
 def train_iql(data: Transitions, config: IQLConfig, *, progress: bool | str = False,
@@ -229,13 +238,14 @@ def train_iql(data: Transitions, config: IQLConfig, *, progress: bool | str = Fa
     generator = torch.Generator().manual_seed(config.seed)
 
     log_every = max(1, config.steps // 100)
-    curve, sums, start, wall = [], torch.zeros(3, device=device), 0, 0.0
+    curve, sums, start, wall = [], torch.zeros(len(CURVE_STATS), device=device), 0, 0.0
     saved = _load_state(state, state_key)
     if saved is not None:
         trainer.load_state_dict(saved)
         generator.set_state(saved["generator"])
         curve, start, wall = saved["curve"], saved["step"], saved.get("wall_s", 0.0)
-        sums = torch.tensor(saved["sums"], device=device)
+        sums = torch.zeros(len(CURVE_STATS), device=device)  # a state of an older version
+        sums[:len(saved["sums"])] = torch.tensor(saved["sums"], device=device)  # has fewer
     begun = time.perf_counter() - wall
     for step in tqdm(range(start + 1, config.steps + 1), desc=progress or "IQL",
                      initial=start, total=config.steps, disable=not progress, leave=False):
@@ -243,8 +253,8 @@ def train_iql(data: Transitions, config: IQLConfig, *, progress: bool | str = Fa
         sums += trainer.update(obs[batch], actions[batch], rewards[batch], next_obs[batch],
                                not_done[batch])  # no sync on a GPU
         if step % log_every == 0:
-            v, q, pi = (float(x) for x in sums / log_every)
-            curve.append({"step": step, "value_loss": v, "q_loss": q, "actor_loss": pi,
+            means = dict(zip(CURVE_STATS, (float(x) for x in sums / log_every)))
+            curve.append({"step": step, **means,
                           "wall_s": round(time.perf_counter() - begun, 1),
                           "device": str(device)})
             sums.zero_()
