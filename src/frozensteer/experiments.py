@@ -342,17 +342,19 @@ def _assemble(tables: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def run_sub_cell(cell: SubCell, profile: Profile | str, *, mode: str = "deterministic",
-                 workers: int = 1, progress: bool | str = False) -> pd.DataFrame:
-    """The rows of one sub-cell: each condition read from its store, or run (only the
-    missing ones, together) and stored atomically."""
+                 workers: int = 1, progress: bool | str = False) -> list[pd.DataFrame]:
+    """The stored tables of a sub-cell's conditions, in order: each read from its store, or
+    run (only the missing ones, together) and stored atomically, under a lock per sub-cell
+    so that two runs never compute the same rows."""
     prof = get_profile(profile)
     conds = study_conditions(cell.study, prof)
-    tables, pending = _plan(cell, prof, mode, conds)
-    if pending.todo:
-        rows = compute_rows(cell, prof, [conds[i] for i in pending.todo], pending.todo, mode,
-                            workers, progress)
-        _store_pending(pending, rows, tables)
-    return _assemble(tables)
+    with provenance.locked(sub_cell_dir(cell, prof, mode)):
+        tables, pending = _plan(cell, prof, mode, conds)
+        if pending.todo:
+            rows = compute_rows(cell, prof, [conds[i] for i in pending.todo], pending.todo,
+                                mode, workers, progress)
+            _store_pending(pending, rows, tables)
+    return tables
 
 
 EXECUTORS = ("local", "ray")
@@ -397,17 +399,11 @@ def run_study(study: str, profile: Profile | str, *, mode: str = "deterministic"
     bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc=f"{study} study",
                unit="sub-cell", disable=not progress)
     if executor == "local":
-        for i in todo:
-            cell = cells[i]
-            with provenance.locked(sub_cell_dir(cell, prof, mode)):
-                tables, pending = _plan(cell, prof, mode, conds)  # another run may have
-                if pending.todo:                                 # stored some meanwhile
-                    rows = compute_rows(cell, prof, [conds[j] for j in pending.todo],
-                                        pending.todo, mode, workers,
-                                        progress and f"{cell.env} {cell.dataset} "
-                                                     f"{cell.prior_quality}")
-                    _store_pending(pending, rows, tables)
-            plans[i] = (tables, pending)
+        for i in todo:  # planned again under the sub-cell's lock: another run may have
+            cell = cells[i]  # stored some of its conditions meanwhile
+            plans[i] = (run_sub_cell(cell, prof, mode=mode, workers=workers,
+                                     progress=progress and f"{cell.env} {cell.dataset} "
+                                                           f"{cell.prior_quality}"), None)
             bar.update()
     elif todo:
         for i, rows in _ray_map([plans[i][1] for i in todo], todo, conds, prof, mode,
