@@ -97,16 +97,20 @@ def test_iql_trains_an_actor_that_fits_the_better_actions():
         assert (critics.q(s, ones) > critics.q(s, -ones)).float().mean() > 0.9
 
 
-def test_iql_seeds_change_the_weights_and_repeat_exactly():
-    from frozensteer.agents import iql
-
-    rng = np.random.default_rng(1)
-    n = 300
-    data = Transitions(observations=rng.normal(size=(n, 3)).astype(np.float32),
+def random_transitions(n, seed):
+    """``n`` random transitions in ten episodes: 3-d observations, 2-d actions."""
+    rng = np.random.default_rng(seed)
+    return Transitions(observations=rng.normal(size=(n, 3)).astype(np.float32),
                        actions=rng.uniform(-1, 1, (n, 2)).astype(np.float32),
                        rewards=rng.normal(size=n).astype(np.float32),
                        next_observations=rng.normal(size=(n, 3)).astype(np.float32),
-                       terminals=np.zeros(n, bool), episode=np.repeat(np.arange(10), 30))
+                       terminals=np.zeros(n, bool), episode=np.repeat(np.arange(10), n // 10))
+
+
+def test_iql_seeds_change_the_weights_and_repeat_exactly():
+    from frozensteer.agents import iql
+
+    data = random_transitions(300, seed=1)
     obs = torch.as_tensor(data.observations[:5])
 
     def mean(seed):
@@ -122,13 +126,7 @@ def test_iql_seeds_change_the_weights_and_repeat_exactly():
 def test_iql_resumes_an_interrupted_run_exactly(tmp_path, monkeypatch):
     from frozensteer.agents import iql
 
-    rng = np.random.default_rng(0)
-    n = 500
-    data = Transitions(observations=rng.normal(size=(n, 3)).astype(np.float32),
-                       actions=rng.uniform(-1, 1, (n, 2)).astype(np.float32),
-                       rewards=rng.normal(size=n).astype(np.float32),
-                       next_observations=rng.normal(size=(n, 3)).astype(np.float32),
-                       terminals=np.zeros(n, bool), episode=np.repeat(np.arange(10), 50))
+    data = random_transitions(500, seed=0)
     config = iql.IQLConfig(steps=60, batch_size=16, hidden=(16, 16))
     whole, whole_curve, whole_critics = iql.train_iql(data, config)
 

@@ -95,6 +95,18 @@ def save_manifest(path: Path, manifest: dict) -> Path:
     return path
 
 
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` is running (a lock or scratch folder of a dead one is
+    stale)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
 @contextlib.contextmanager
 def locked(path: Path, timeout: float = 600.0):
     """Hold an inter-process lock beside ``path`` (``<path>.lock``) while the block runs:

@@ -30,7 +30,7 @@ from tqdm import tqdm
 from frozensteer import paths
 from frozensteer.data.envs import behaviour_id
 from frozensteer.profiles import Profile, get_profile
-from frozensteer.provenance import atomic_write
+from frozensteer.provenance import atomic_write, process_alive
 from frozensteer.rollout import run_episodes
 
 EVAL_SEED = 50_000  # evaluation episode k resets with seed EVAL_SEED + k, at every checkpoint
@@ -198,7 +198,7 @@ def _take(lock: Path) -> None:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
             pid = lock.read_text().strip()
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not process_alive(int(pid)):
                 lock.unlink(missing_ok=True)  # left behind by a process that died
                 continue
             raise RuntimeError(f"{lock.parent} is being trained by process {pid or '?'}: wait "
@@ -209,14 +209,6 @@ def _take(lock: Path) -> None:
     raise RuntimeError(f"could not take {lock}: delete it and retry")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class _Progress(BaseCallback):

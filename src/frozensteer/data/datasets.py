@@ -29,6 +29,7 @@ from minari.data_collector import EpisodeBuffer
 
 from frozensteer.families import ANTMAZE, LOCOMOTION, family
 from frozensteer.profiles import Profile, get_profile
+from frozensteer.provenance import process_alive
 
 NAMESPACE = "frozensteer"
 LEVELS = LOCOMOTION.levels
@@ -231,7 +232,7 @@ def _staging(root: Path):
     scratch roots of builds that were killed (their process is gone) are removed first."""
     for stale in root.parent.glob(f"{root.name}.staging-*"):
         pid = stale.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(stale, ignore_errors=True)
     staging = root.with_name(f"{root.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
@@ -239,16 +240,6 @@ def _staging(root: Path):
         yield staging
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
 
 
 def _move_into_place(dataset_id: str, staging: Path, root: Path) -> None:
