@@ -260,3 +260,23 @@ def test_runs_killed_at_random_moments_end_with_the_same_table(trained, env_of, 
     assert kills >= 1  # the test did kill runs
     relative = study.relative_to(paths.home())
     assert (killed / relative).read_bytes() == (whole / relative).read_bytes()
+
+
+def test_training_seeds_are_an_axis_of_the_grid(trained, env_of, monkeypatch, tmp_path):
+    two = dataclasses.replace(PROFILE, training_seeds=(0, 1))
+    training.train_actor("hopper", "medium", two, seed=1, progress=False)
+    for quality in ("clean", "degraded"):
+        training.train_prior("hopper", "medium", quality, two, seed=1, progress=False)
+    table = experiments.run_study("main", two, workers=1, progress=False)
+    assert len(table) == 2 * len(trained)
+    first = table[table["training_seed"] == 0].reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, trained, check_exact=True)  # seed 0 as it was
+    second = table[table["training_seed"] == 1]
+    assert set(second["actor_sha256"]).isdisjoint(first["actor_sha256"])
+    assert set(second["prior_id"]).isdisjoint(first["prior_id"])  # the random prior too
+    cell = experiments.sub_cells("main", two)[3]
+    assert cell.seed == 1 and experiments.sub_cell_dir(cell, two).name.endswith("-seed1")
+    from frozensteer import stats
+
+    classes = stats.classify(table, 200, seed=0)
+    assert len(classes) == 3 * 12 and (classes["seeds"] == 2).all()

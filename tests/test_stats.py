@@ -88,3 +88,40 @@ def test_poe_and_kl_reg_episodes_pair_by_start_state():
     assert len(pairs) == 25 and pairs["identical"].all()
     rows.loc[rows.index[-1], "length"] = 9  # one KL-Reg episode ends a step earlier
     assert stats.poe_klreg_pairs(rows)["identical"].sum() == 24
+
+
+def seeded_rows(effects, episodes=25):
+    """Rows of one cell: frozen and PoE(0.5) per training seed, PoE shifted by ``effects``."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for seed, effect in enumerate(effects):
+        base = 50 + rng.normal(0, 1, episodes)
+        for condition, rule, shift in ((0, "frozen", 0.0), (1, "poe", effect)):
+            rows += [{"study": "main", "env": "hopper", "dataset": "medium",
+                      "prior_quality": "clean", "condition": condition, "rule": rule,
+                      "alpha": np.nan if rule == "frozen" else 0.5, "beta": np.nan,
+                      "episode": e, "score": base[e] + shift + rng.normal(0, 0.1),
+                      "training_seed": seed} for e in range(episodes)]
+    return pd.DataFrame(rows)
+
+
+def test_one_seed_helping_and_two_hurting_is_frozen_over_seeds():
+    rows = seeded_rows([10.0, -10.0, -10.0])
+    pooled = stats.classify(rows, 2_000, seed=0)
+    assert pooled["outcome"].tolist() == ["FROZEN"] and pooled["seeds"].tolist() == [3]
+    per_seed = stats.classify_per_seed(rows, 2_000, seed=0)
+    assert per_seed["outcome"].tolist() == ["HELP", "HURT", "HURT"]
+    agreement = stats.seed_agreement(per_seed).iloc[0]
+    assert (agreement["majority"], agreement["agreeing"], agreement["all_agree"]) == (
+        "HURT", 2, False)
+    assert stats.classify(seeded_rows([-10.0] * 3), 2_000, seed=0)["outcome"].tolist() == [
+        "HURT"]
+
+
+def test_one_seed_is_the_paired_bootstrap_draw_for_draw():
+    rows = seeded_rows([1.0])
+    diff = (rows[rows.rule == "poe"]["score"].to_numpy()
+            - rows[rows.rule == "frozen"]["score"].to_numpy())
+    classes = stats.classify(rows.drop(columns="training_seed"), 500, seed=3)
+    assert (classes["ci_low"].iloc[0], classes["ci_high"].iloc[0]) == stats.bootstrap_ci(
+        diff, 500, 3)

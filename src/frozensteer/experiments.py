@@ -33,7 +33,7 @@ from frozensteer.rules import Condition
 
 PRIOR_QUALITIES = ("clean", "degraded", "random")
 STUDIES = ("main", "harder", "antmaze")
-RANDOM_PRIOR_SEED = 0  # the seeded initialisation every random prior starts from
+RANDOM_PRIOR_SEED = 0  # the random prior of training seed s starts from seed RANDOM_PRIOR_SEED + s
 ROWS_VERSION = 2  # bumped whenever the columns or content of a condition's rows change
 
 
@@ -77,16 +77,19 @@ def _check_study(study: str) -> None:
 
 @dataclass(frozen=True)
 class SubCell:
-    """One (environment, dataset, prior quality) combination of a study."""
+    """One (environment, dataset, prior quality, training seed) combination of a study: the
+    actor and prior of training seed ``seed`` (the random prior: its initialisation seed)."""
 
     study: str
     env: str
     dataset: str
     prior_quality: str
+    seed: int = 0
 
 
 def sub_cells(study: str, profile: Profile | str) -> list[SubCell]:
-    """The sub-cells of ``study`` (main, harder or antmaze), in a fixed order."""
+    """The sub-cells of ``study`` (main, harder or antmaze), in a fixed order: every cell and
+    prior quality for each of the profile's training seeds."""
     prof = get_profile(profile)
     _check_study(study)
     if study == "main":
@@ -96,7 +99,7 @@ def sub_cells(study: str, profile: Profile | str) -> list[SubCell]:
                  for level in ("medium-replay", "medium-expert")]
     else:
         pairs = [("antmaze", maze) for maze in ("umaze", "umaze-diverse")]
-    return [SubCell(study, env, dataset, quality)
+    return [SubCell(study, env, dataset, quality, seed) for seed in prof.training_seeds
             for env, dataset in pairs for quality in PRIOR_QUALITIES]
 
 
@@ -139,7 +142,8 @@ def condition_slug(condition: Condition) -> str:
 
 
 def sub_cell_dir(cell: SubCell, profile: Profile | str, mode: str = "deterministic") -> Path:
-    suffix = "" if mode == "deterministic" else f"-{mode}"
+    suffix = ("" if mode == "deterministic" else f"-{mode}") + (f"-seed{cell.seed}" if cell.seed
+                                                                   else "")
     return (paths.results() / get_profile(profile).name / cell.study
             / f"{cell.env}-{cell.dataset}-{cell.prior_quality}{suffix}")
 
@@ -157,14 +161,15 @@ def record_path(table: Path) -> Path:
 def _policy_files(cell: SubCell, prof: Profile) -> tuple[Path, Path | None]:
     from frozensteer.agents.training import policy_path
 
-    actor = policy_path("actor", cell.env, cell.dataset, prof)
+    actor = policy_path("actor", cell.env, cell.dataset, prof, seed=cell.seed)
     prior = (None if cell.prior_quality == "random" else
-             policy_path("prior", cell.env, cell.dataset, prof, cell.prior_quality))
+             policy_path("prior", cell.env, cell.dataset, prof, cell.prior_quality, cell.seed))
     missing = [str(p) for p in (actor, prior) if p is not None and not p.exists()]
     if missing:
         raise FileNotFoundError(
             f"sub-cell {cell} needs {', '.join(missing)}: train it with `frozensteer train "
-            f"actor|prior --env {cell.env} --dataset {cell.dataset} --profile {prof.name}`")
+            f"actor|prior --env {cell.env} --dataset {cell.dataset} --profile {prof.name}"
+            + (f" --seed {cell.seed}`" if cell.seed else "`"))
     return actor, prior
 
 
@@ -186,10 +191,12 @@ def sub_cell_inputs(cell: SubCell, profile: Profile | str, mode: str = "determin
                                                    prof))
     return ([cell.study, cell.env, cell.dataset, cell.prior_quality, mode,
              episode_seeds(cell.study, prof), prof.goal_percentile, prof.selector_states,
-             prof.selector_seed, dataset_key, policy_id(actor), _prior_id(prior),
+             prof.selector_seed, dataset_key, policy_id(actor), _prior_id(prior, cell.seed),
              __version__, ROWS_VERSION]
-            # a shortened horizon (smoke only) joins the key; None leaves it as it was
-            + ([prof.eval_horizon] if prof.eval_horizon is not None else []))
+            # a shortened horizon (smoke only) and a training seed other than 0 join the key;
+            # their absence leaves it as it was
+            + ([prof.eval_horizon] if prof.eval_horizon is not None else [])
+            + ([f"training-seed-{cell.seed}"] if cell.seed else []))
 
 
 def condition_key(inputs: list, condition: Condition) -> str:
@@ -197,8 +204,9 @@ def condition_key(inputs: list, condition: Condition) -> str:
     return provenance.content_key([inputs, condition.rule, condition.alpha, condition.beta])
 
 
-def _prior_id(prior: Path | None) -> str:
-    return f"random-init-seed-{RANDOM_PRIOR_SEED}" if prior is None else policy_id(prior)
+def _prior_id(prior: Path | None, seed: int = 0) -> str:
+    return (f"random-init-seed-{RANDOM_PRIOR_SEED + seed}" if prior is None
+            else policy_id(prior))
 
 
 def store_rows(path: Path, key: str, rows: pd.DataFrame) -> pd.DataFrame:
@@ -257,7 +265,7 @@ def compute_rows(cell: SubCell, profile: Profile | str, conds: Sequence[Conditio
     transitions = from_minari(dataset)
     actor = load_actor(actor_file, env=cell.env)
     if prior_file is None:
-        prior = freeze(fit_prior(transitions, "random", prof, seed=RANDOM_PRIOR_SEED,
+        prior = freeze(fit_prior(transitions, "random", prof, seed=RANDOM_PRIOR_SEED + cell.seed,
                                  goals=fam.hindsight_goals(transitions))[0])
     else:
         prior = load_prior(prior_file, env=cell.env)
@@ -283,7 +291,7 @@ def compute_rows(cell: SubCell, profile: Profile | str, conds: Sequence[Conditio
     return rows.assign(mode=mode, profile=prof.name, code_version=__version__,
                        dataset_id=dataset_id, dataset_key=dataset_key(dataset),
                        actor_sha256=policy_id(actor_file),
-                       prior_id=_prior_id(prior_file))
+                       prior_id=_prior_id(prior_file, cell.seed))
 
 
 @torch.no_grad()
@@ -336,9 +344,11 @@ def _store_pending(pending: _Pending, rows: pd.DataFrame, tables: list) -> None:
         tables[i] = store_rows(path, key, rows[rows["condition"] == i].reset_index(drop=True))
 
 
-def _assemble(tables: list[pd.DataFrame]) -> pd.DataFrame:
-    """A sub-cell's rows in condition order, each condition numbered by its position."""
-    return pd.concat([t.assign(condition=i) for i, t in enumerate(tables)], ignore_index=True)
+def _assemble(cell: SubCell, tables: list[pd.DataFrame]) -> pd.DataFrame:
+    """A sub-cell's rows in condition order, each condition numbered by its position, with
+    the sub-cell's ``training_seed`` (not stored: the folder says it)."""
+    return pd.concat([t.assign(condition=i, training_seed=cell.seed)
+                      for i, t in enumerate(tables)], ignore_index=True)
 
 
 def run_sub_cell(cell: SubCell, profile: Profile | str, *, mode: str = "deterministic",
@@ -411,7 +421,8 @@ def run_study(study: str, profile: Profile | str, *, mode: str = "deterministic"
             _store_pending(plans[i][1], rows, plans[i][0])
             bar.update()
     bar.close()
-    return pd.concat([_assemble(tables) for tables, _ in plans], ignore_index=True)
+    return pd.concat([_assemble(cell, tables) for cell, (tables, _) in zip(cells, plans)],
+                     ignore_index=True)
 
 
 def _ray_map(pendings: list[_Pending], todo: list[int], conds: list[Condition],
@@ -474,7 +485,7 @@ def read_results(study: str, profile: Profile | str, mode: str = "deterministic"
         if any(t is None for t in tables):
             missing.append(cell)
         else:
-            found.append(_assemble(tables))
+            found.append(_assemble(cell, tables))
     return (pd.concat(found, ignore_index=True) if found else pd.DataFrame()), missing
 
 

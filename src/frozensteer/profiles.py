@@ -75,6 +75,9 @@ class Profile:
     # evaluation episodes stop after this many steps (None: the environment's own limit,
     # 1,000 for locomotion); only the smoke profile shortens them, to test the path quickly
     eval_horizon: int | None = None
+    # the training seeds of every actor and prior whose sub-cells the studies run (seed 0 is
+    # the committed one; a seed joins a profile's grid once its policies are trained)
+    training_seeds: tuple[int, ...] = (0,)
     envs: tuple[str, ...] = field(default=LOCOMOTION_ENVS)
 
     def as_dict(self) -> dict:

@@ -3,9 +3,12 @@
 - ``bootstrap_ci``: percentile bootstrap CI of a mean; ``condition_scores``: the mean score
   and CI of every condition of every sub-cell; ``poe_klreg_pairs``: PoE and KL-Reg
   episodes paired by start state;
-- ``classify``: every composed condition of every sub-cell against frozen, paired by episode:
-  HELP if the 95% CI of the mean score difference lies above 0, HURT if below, else FROZEN,
-  with the Welch t-test p-value beside it;
+- ``classify``: every composed condition of every cell and prior quality against frozen,
+  paired by episode within each training seed: HELP if the 95% CI of the mean score
+  difference lies above 0, HURT if below, else FROZEN, with the Welch t-test p-value beside
+  it; over several training seeds the CI is ``seed_bootstrap_ci``'s (seeds resampled, then
+  paired episodes within each), so that it covers the luck of training as well as that of
+  the episodes; ``classify_per_seed`` and ``seed_agreement`` give the per-seed breakdown;
 - ``select_alpha`` / ``selector``: the KL-budget selector (largest alpha whose mean
   KL(PoE(alpha) || actor) over dataset states is within epsilon), its oracle in hindsight,
   near-oracle and regret;
@@ -41,6 +44,38 @@ def bootstrap_ci(values: np.ndarray, resamples: int, seed: int, level: float = 0
     return float(low), float(high)
 
 
+def seed_bootstrap_ci(diffs: list[np.ndarray], resamples: int, seed: int,
+                      level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap CI of the mean over training seeds of each seed's mean paired
+    difference: each resample draws the seeds with replacement, then the episodes of each
+    drawn seed with replacement.  With one seed it is ``bootstrap_ci`` of that seed's
+    differences, draw for draw."""
+    diffs = [np.asarray(d, dtype=float) for d in diffs]
+    if not diffs or any(d.ndim != 1 or len(d) == 0 for d in diffs):
+        raise ValueError("diffs must be one non-empty 1-d array per training seed, got "
+                         f"shapes {[d.shape for d in diffs]}")
+    if len(diffs) == 1:
+        return bootstrap_ci(diffs[0], resamples, seed, level)
+    if len({len(d) for d in diffs}) != 1:
+        raise ValueError(f"every seed needs the same episodes, got {[len(d) for d in diffs]}")
+    values = np.stack(diffs)  # seeds x episodes
+    n_seeds, n_episodes = values.shape
+    rng = np.random.default_rng(seed)
+    seeds = rng.integers(n_seeds, size=(resamples, n_seeds, 1))
+    episodes = rng.integers(n_episodes, size=(resamples, n_seeds, n_episodes))
+    means = values[seeds, episodes].mean(axis=(1, 2))
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def _training_seeds(rows: pd.DataFrame) -> pd.Series:
+    """Each row's training seed (0 for tables written before seeds were an axis)."""
+    if "training_seed" in rows:
+        return rows["training_seed"]
+    return pd.Series(0, index=rows.index)
+
+
 def condition_scores(rows: pd.DataFrame, resamples: int, seed: int) -> pd.DataFrame:
     """One row per (sub-cell, condition): mean normalised score, its bootstrap 95% CI, the
     episode count, and how far the rule moves the policy (``kl_to_actor``, ``action_shift``)."""
@@ -74,23 +109,50 @@ def outcome(low: float, high: float) -> str:
 
 
 def classify(rows: pd.DataFrame, resamples: int, seed: int) -> pd.DataFrame:
-    """One row per (sub-cell, composed condition): paired score difference to frozen."""
+    """One row per (cell and prior quality, composed condition): the score difference to
+    frozen, paired by episode within each training seed, over every seed the rows hold."""
     out = []
+    rows = rows.assign(training_seed=_training_seeds(rows))
     for cell, group in rows.groupby(CELL, sort=False):
-        frozen = group[group["rule"] == "frozen"].set_index("episode")["score"]
+        frozen = {s: g.set_index("episode")["score"]
+                  for s, g in group[group["rule"] == "frozen"].groupby("training_seed")}
         for condition, cond in group[group["rule"] != "frozen"].groupby("condition"):
-            scores = cond.set_index("episode")["score"].loc[frozen.index]
-            diff = (scores - frozen).to_numpy()
-            low, high = bootstrap_ci(diff, resamples, seed)
-            welch = scipy_stats.ttest_ind(scores, frozen, equal_var=False).pvalue
+            paired = [(cs.set_index("episode")["score"].loc[frozen[s].index], frozen[s])
+                      for s, cs in cond.groupby("training_seed")]
+            diffs = [(scores - base).to_numpy() for scores, base in paired]
+            low, high = seed_bootstrap_ci(diffs, resamples, seed)
+            scores = pd.concat([scores for scores, _ in paired])
+            base = pd.concat([base for _, base in paired])
+            welch = scipy_stats.ttest_ind(scores, base, equal_var=False).pvalue
             first = cond.iloc[0]
             out.append({**dict(zip(CELL, cell)), "condition": condition, "rule": first["rule"],
                         "alpha": first["alpha"], "beta": first["beta"],
-                        "score": scores.mean(), "frozen_score": frozen.mean(),
-                        "diff": diff.mean(), "ci_low": low, "ci_high": high,
-                        "outcome": outcome(low, high),
+                        "score": scores.mean(), "frozen_score": base.mean(),
+                        "diff": np.mean([d.mean() for d in diffs]) if len(diffs) > 1
+                        else diffs[0].mean(), "ci_low": low, "ci_high": high,
+                        "outcome": outcome(low, high), "seeds": len(diffs),
                         "welch_p": float(welch) if np.isfinite(welch) else 1.0})
     return pd.DataFrame(out)
+
+
+def classify_per_seed(rows: pd.DataFrame, resamples: int, seed: int) -> pd.DataFrame:
+    """``classify`` of each training seed alone, with its ``training_seed``."""
+    seeds = _training_seeds(rows)
+    return pd.concat([classify(rows[seeds == s], resamples, seed).assign(training_seed=s)
+                      for s in sorted(seeds.unique())], ignore_index=True)
+
+
+def seed_agreement(per_seed: pd.DataFrame) -> pd.DataFrame:
+    """Per (cell and prior quality, condition), from ``classify_per_seed``: how many seeds
+    there are, how many share the most common outcome, and whether all agree."""
+    def agreement(group: pd.DataFrame) -> pd.Series:
+        counts = group["outcome"].value_counts()
+        return pd.Series({"rule": group["rule"].iloc[0], "alpha": group["alpha"].iloc[0],
+                          "seeds": len(group), "majority": counts.index[0],
+                          "agreeing": int(counts.iloc[0]), "all_agree": len(counts) == 1})
+
+    return (per_seed.groupby(CELL + ["condition"], sort=False)[list(per_seed.columns)]
+            .apply(agreement).reset_index())
 
 
 def select_alpha(kl_by_alpha: dict[float, float], epsilon: float) -> float:
@@ -112,8 +174,10 @@ def selector(rows: pd.DataFrame, classes: pd.DataFrame, epsilon: float, resample
     """
     out = []
     for cell, group in rows.groupby(CELL, sort=False):
-        poe = group[group["rule"] == "poe"]
-        kl = poe.groupby("alpha")["kl_to_actor"].first().to_dict()
+        poe = group[group["rule"] == "poe"].assign(training_seed=_training_seeds(group))
+        # D(alpha): each seed's (one value per condition), averaged over the seeds
+        kl = (poe.groupby(["alpha", "training_seed"])["kl_to_actor"].first()
+              .groupby("alpha").mean().to_dict())
         chosen = select_alpha(kl, epsilon)
         by_alpha = {0.0: group[group["rule"] == "frozen"]["score"].to_numpy()}
         by_alpha |= {a: s["score"].to_numpy() for a, s in poe.groupby("alpha")}
