@@ -160,3 +160,27 @@ def test_iql_resumes_an_interrupted_run_exactly(tmp_path, monkeypatch):
     other, *_ = iql.train_iql(data, config, state=state, state_key="other", save_every=20)
     with torch.no_grad():
         assert torch.equal(other(obs).mean, whole(obs).mean)
+
+
+def test_the_critic_report_separates_what_the_critic_values():
+    from frozensteer.agents import critics as critic_checks
+    from frozensteer.agents.iql import IQLConfig, train_iql
+
+    # one-step episodes: the "good" part takes action +1 (reward 1), the "poor" part -1 (0)
+    rng = np.random.default_rng(0)
+    n = 4000
+    obs = rng.normal(size=(n, 3)).astype(np.float32)
+    actions = np.where(np.arange(n) < n // 2, 1.0, -1.0).astype(np.float32)[:, None]
+    data = Transitions(observations=obs, actions=actions, rewards=(actions[:, 0] > 0) * 1.0,
+                       next_observations=obs, terminals=np.ones(n, bool), episode=np.arange(n))
+    config = IQLConfig(steps=400, batch_size=128, hidden=(64, 64))
+    _, _, critics = train_iql(data, config)
+    parts = np.where(np.arange(n) < n // 2, "good", "poor")
+    table = critic_checks.report(critics, data, parts, discount=0.99, temperature=3.0,
+                                 max_weight=100.0, sample=1000).set_index("part")
+    assert table.loc["good", "q_mean"] > table.loc["poor", "q_mean"]
+    assert table.loc["good", "advantage_mean"] > table.loc["poor", "advantage_mean"]
+    assert table.loc["good", "sampled"] == 1000 and table.loc["good", "transitions"] == n // 2
+    np.testing.assert_allclose(critic_checks.monte_carlo_returns(
+        Transitions(obs[:3], actions[:3], np.array([1.0, 2.0, 3.0]), obs[:3],
+                    np.zeros(3, bool), np.zeros(3, int)), 0.5), [2.75, 3.5, 3.0])

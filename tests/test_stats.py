@@ -125,3 +125,14 @@ def test_one_seed_is_the_paired_bootstrap_draw_for_draw():
     classes = stats.classify(rows.drop(columns="training_seed"), 500, seed=3)
     assert (classes["ci_low"].iloc[0], classes["ci_high"].iloc[0]) == stats.bootstrap_ci(
         diff, 500, 3)
+
+
+def test_the_competence_fit_finds_a_known_crossing():
+    rng = np.random.default_rng(0)
+    x = np.linspace(20, 100, 30)
+    points = pd.DataFrame({"frozen_score": x, "gain": 12.0 - 0.2 * x + rng.normal(0, 1, 30)})
+    fit = stats.competence_fit(points, "gain", 500, seed=0)
+    assert fit["threshold_low"] < 60 < fit["threshold_high"]  # the line crosses 0 at 60
+    assert fit["slope_high"] < 0 and fit["share_turning_down"] == 1.0
+    flat = stats.competence_fit(points.assign(gain=5.0 + rng.normal(0, 1, 30)), "gain", 500, 0)
+    assert flat["slope_low"] < 0 < flat["slope_high"]

@@ -149,3 +149,25 @@ def maze_paths(ax: plt.Axes, walls: np.ndarray, size: float, paths: dict[str, np
     ax.set_ylim(walls[:, 1].min() - size / 2, walls[:, 1].max() + size / 2)
     ax.set_xlabel("x (m)")
     ax.set_ylabel("y (m)")
+
+
+DATASET_STYLE = {"medium": dict(color="tab:blue", marker="o"),
+                 "medium-replay": dict(color="tab:orange", marker="s"),
+                 "medium-expert": dict(color="tab:red", marker="^")}
+
+
+def competence(ax: plt.Axes, points: pd.DataFrame, fit: dict, gain: str = "gain_selected"
+               ) -> None:
+    """PoE's gain over the frozen actor against the actor's own score, one point per
+    (cell, prior quality, training seed) marked by dataset, with the fitted line of
+    ``stats.competence_fit`` and its zero crossing."""
+    for dataset, group in points.groupby("dataset", sort=False):
+        ax.scatter(group["frozen_score"], group[gain], s=28, alpha=0.85, label=dataset,
+                   **DATASET_STYLE.get(dataset, {}))
+    xs = np.linspace(points["frozen_score"].min() - 5, points["frozen_score"].max() + 5, 50)
+    ax.plot(xs, fit["intercept"] + fit["slope"] * xs, color="black", lw=1.2,
+            label=f"fit: slope {fit['slope']:.2f} per point of actor score")
+    ax.axhline(0, color="grey", lw=0.8, ls=":")
+    ax.set_xlabel("frozen actor's normalised score")
+    ax.set_ylabel("PoE score minus frozen score")
+    ax.legend(fontsize=8, frameon=False)

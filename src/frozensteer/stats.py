@@ -200,6 +200,53 @@ def split(outcomes: pd.Series) -> dict[str, int]:
     return {name: int(counts.get(name, 0)) for name in OUTCOMES}
 
 
+def competence_points(rows: pd.DataFrame, epsilon: float, resamples: int, seed: int
+                      ) -> pd.DataFrame:
+    """One point per (cell and prior quality, training seed): the frozen actor's own mean
+    score and the gain of PoE over it, at the KL-budget alpha (``gain_selected``) and at
+    every alpha of the grid (``gain_<alpha>``).  The data of the actor-competence question:
+    does steering stop helping above some actor score?"""
+    seeds = _training_seeds(rows)
+    out = []
+    for s in sorted(seeds.unique()):
+        mine = rows[seeds == s]
+        picked = selector(mine, classify(mine, resamples, seed), epsilon, resamples, seed)
+        for _, pick in picked.iterrows():
+            cell = mine[(mine[CELL] == pick[CELL]).all(axis=1)]
+            frozen = cell[cell["rule"] == "frozen"]["score"].mean()
+            poe = cell[cell["rule"] == "poe"].groupby("alpha")["score"].mean()
+            out.append({**pick[CELL].to_dict(), "training_seed": s, "frozen_score": frozen,
+                        "alpha_selected": pick["alpha_selected"],
+                        "gain_selected": pick["score_selected"] - frozen,
+                        **{f"gain_{a:g}": m - frozen for a, m in poe.items()}})
+    return pd.DataFrame(out)
+
+
+def competence_fit(points: pd.DataFrame, gain: str, resamples: int, seed: int
+                   ) -> dict[str, float]:
+    """A straight line ``gain = intercept + slope * frozen_score`` through the points, and
+    the actor score where it crosses zero (``threshold``: above it the fitted gain is
+    negative when the slope is), with 95% percentile-bootstrap CIs over the points.  A
+    threshold is NaN in a resample whose slope is not negative (the line never turns down)."""
+    x, y = points["frozen_score"].to_numpy(float), points[gain].to_numpy(float)
+    if len(x) < 3:
+        raise ValueError(f"points must hold at least 3 rows to fit a line, got {len(x)}")
+
+    def fit(xs, ys):
+        slope, intercept = np.polyfit(xs, ys, 1)
+        return slope, intercept, (-intercept / slope if slope < 0 else np.nan)
+
+    slope, intercept, threshold = fit(x, y)
+    rng = np.random.default_rng(seed)
+    draws = np.array([fit(x[i], y[i]) for i in rng.integers(len(x), size=(resamples, len(x)))
+                      if np.ptp(x[i]) > 0])
+    low, high = np.nanpercentile(draws, [2.5, 97.5], axis=0)
+    turns_down = float(np.mean(draws[:, 0] < 0))
+    return {"slope": slope, "slope_low": low[0], "slope_high": high[0],
+            "intercept": intercept, "threshold": threshold, "threshold_low": low[2],
+            "threshold_high": high[2], "share_turning_down": turns_down, "points": len(x)}
+
+
 def iqm(rows: pd.DataFrame, resamples: int, seed: int) -> pd.DataFrame:
     """Interquartile mean of scores per condition over sub-cells, with stratified-bootstrap
     95% CIs (rliable; episodes are runs, sub-cells are tasks)."""

@@ -141,6 +141,16 @@ def load_critics(path: Path, *, env: str | None = None):
     """The frozen IQL critics saved at ``path`` (``frozensteer.agents.iql.Critics``)."""
     from frozensteer.agents.iql import Critics
 
+    payload = read_critics(path, env=env)
+    net = payload["network"]
+    critics = Critics(net["obs_dim"], net["act_dim"], tuple(net["hidden"]),
+                      net["reward_scale"])
+    critics.load_state_dict(payload["state_dict"])
+    return critics.requires_grad_(False).eval()
+
+
+def read_critics(path: Path, *, env: str | None = None) -> dict:
+    """The contents of a critic file, checked and verified against its weights digest."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no critics at {path}: they are saved by `frozensteer train "
@@ -158,8 +168,4 @@ def load_critics(path: Path, *, env: str | None = None):
     if weights_digest(payload["state_dict"]) != payload.get("weights_sha256"):
         raise DamagedCheckpoint(f"critic file {path}: its weights differ from the digest "
                                 "recorded when it was written; restore or retrain its actor")
-    net = payload["network"]
-    critics = Critics(net["obs_dim"], net["act_dim"], tuple(net["hidden"]),
-                      net["reward_scale"])
-    critics.load_state_dict(payload["state_dict"])
-    return critics.requires_grad_(False).eval()
+    return payload

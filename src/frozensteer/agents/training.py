@@ -20,8 +20,8 @@ import pandas as pd
 
 from frozensteer import paths
 from frozensteer.agents.bc import BCConfig, train_bc
-from frozensteer.agents.checkpoint import (cache_key, load_policy, read_checkpoint, save_critics,
-                                           save_policy)
+from frozensteer.agents.checkpoint import (cache_key, load_critics, load_policy, read_checkpoint,
+                                           read_critics, save_critics, save_policy)
 from frozensteer.agents.iql import IQLConfig, train_iql
 from frozensteer.agents.prior import QUALITIES
 from frozensteer.agents.prior import fit_prior
@@ -93,11 +93,43 @@ def train_actor(env: str, level: str, profile: Profile | str, *, seed: int = 0,
                                                    progress=progress and f"BC {env}"))
     config = IQLConfig(steps=prof.iql_steps, batch_size=prof.batch_size, seed=seed)
     state = unfinished_path("actor", env, level, prof, seed=seed)
-    return _cached("actor", env, level, prof, None, seed, dataset_id, dataset, config.as_dict(),
+    path = _cached("actor", env, level, prof, None, seed, dataset_id, dataset, config.as_dict(),
                    lambda data, key: train_iql(data, config, progress=progress and f"IQL {env}",
                                                state=state, state_key=key,
                                                save_every=save_every(config.steps),
                                                device=device))
+    critic_file = critic_path(env, level, prof, seed)
+    if critic_file.exists():
+        record_critic_report(critic_file, env, level, prof, config)
+    return path
+
+
+def critic_report_path(critic_file: Path) -> Path:
+    """``results/policies/<profile>/critics/<name>.csv``: the critics read against their data."""
+    return paths.results() / "policies" / critic_file.parents[1].name / "critics" / (
+        critic_file.stem + ".csv")
+
+
+def record_critic_report(critic_file: Path, env: str, level: str, prof: Profile,
+                         config: IQLConfig) -> Path:
+    """Write (unless up to date) ``critics.report`` of the critics at ``critic_file`` on
+    their dataset, by part: a medium-expert dataset's medium and expert episodes apart."""
+    from frozensteer.agents import critics as critic_checks
+
+    out = critic_report_path(critic_file)
+    digest = read_critics(critic_file)["weights_sha256"]
+    if out.exists() and set(read_table(out)["critic_weights_sha256"]) == {digest}:
+        return out
+    dataset = datasets.load_dataset(datasets.local_id(env, level), prof)
+    data = from_minari(dataset)
+    parts = np.full(len(data), level, dtype=object)
+    if level == "medium-expert":
+        medium = datasets.load_dataset(datasets.local_id(env, "medium"), prof).total_episodes
+        parts = np.where(data.episode < medium, "medium part", "expert part")
+    table = critic_checks.report(load_critics(critic_file, env=env), data, parts,
+                                 discount=config.discount, temperature=config.temperature,
+                                 max_weight=config.max_weight)
+    return write_table(out, table.assign(env=env, dataset=level, critic_weights_sha256=digest))
 
 
 def save_every(steps: int) -> int:
