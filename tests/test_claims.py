@@ -1,5 +1,6 @@
 """Each claim's verdict rule on hand-made tables whose answer is known."""
 
+import numpy as np
 import pandas as pd
 
 from frozensteer import claims
@@ -60,9 +61,12 @@ def test_graceful_degradation_needs_anchored_poe_and_collapsing_baselines():
 
 def test_antmaze_verdict_depends_on_every_rule_and_the_driver():
     rows = pd.DataFrame({"study": "antmaze", "env": "antmaze", "dataset": "umaze",
-                         "prior_quality": "clean", "rule": ["frozen", "poe", "poe"],
+                         "prior_quality": "clean", "condition": [0, 1, 2],
+                         "rule": ["frozen", "poe", "poe"], "alpha": [np.nan, 0.5, 0.9],
                          "success": [False, True, False]})
-    assert claims.antmaze_wall(rows, 0.9, 6).verdict == "partly"
+    verdict = claims.antmaze_wall(rows, 0.9, 6)
+    assert verdict.verdict == "partly"
+    assert "best condition poe(0.5) with the clean prior on umaze: 100%" in verdict.ours
     assert claims.antmaze_wall(rows, 0.3, 6).verdict == "not valid"
     assert claims.antmaze_wall(rows.assign(success=False), 0.9, 6).verdict == "reproduced"
     assert claims.antmaze_wall(rows.assign(success=True), 0.9, 6).verdict == "not reproduced"

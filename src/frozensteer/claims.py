@@ -18,6 +18,7 @@ VERDICTS = ("reproduced", "partly", "not reproduced", "not valid", "not yet run"
             "not attempted")
 NOT_RUN = "not yet run"
 PAPER_MAIN_SPLIT = {"HELP": 4, "FROZEN": 5, "HURT": 3}
+CELL_CONDITION = [*stats.CELL, "condition"]
 
 
 @dataclass(frozen=True)
@@ -133,17 +134,23 @@ def antmaze_wall(rows: pd.DataFrame, driver_success: float | None, n_cells: int)
             "under half its episodes")
     if not len(rows):
         return Verdict(claim, "no AntMaze results", NOT_RUN, rule)
-    rate = rows.groupby("rule")["success"].mean() * 100
-    frozen_rate, best_rule = rate["frozen"], rate.idxmax()
+    # success rates per maze for the frozen actor, and per (sub-cell, condition) for the
+    # best condition: a pooled rate would average a working condition away
+    frozen = rows[rows["rule"] == "frozen"].groupby("dataset", sort=False)["success"].mean()
+    by_condition = rows.groupby(CELL_CONDITION, sort=False)["success"].mean() * 100
+    best = by_condition.idxmax()
+    label = rows[(rows[CELL_CONDITION] == best).all(axis=1)].iloc[0]
+    name = label["rule"] if pd.isna(label["alpha"]) else f"{label['rule']}({label['alpha']:g})"
     driver = "unknown" if driver_success is None else f"{100 * driver_success:.0f}%"
-    ours = (f"frozen actor {frozen_rate:.0f}% success; best rule {best_rule} "
-            f"{rate.max():.0f}% (data driver: {driver} success)")
+    ours = ("frozen actor " + ", ".join(f"{100 * r:.0f}% on {maze}" for maze, r in frozen.items())
+            + f"; best condition {name} with the {best[3]} prior on {best[2]}: "
+            f"{by_condition.max():.0f}% (data driver: {driver} success)")
     if driver_success is None or driver_success < 0.5:
         verdict = "not valid"
-    elif rate.max() == 0:
+    elif by_condition.max() == 0:
         verdict = "reproduced"
     else:
-        verdict = "partly" if frozen_rate == 0 else "not reproduced"
+        verdict = "partly" if frozen.max() == 0 else "not reproduced"
     return Verdict(claim, ours, verdict,
                    _rule(rule, _coverage(len(rows.drop_duplicates(stats.CELL)), n_cells)))
 

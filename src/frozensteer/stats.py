@@ -226,8 +226,10 @@ def competence_fit(points: pd.DataFrame, gain: str, resamples: int, seed: int
                    ) -> dict[str, float]:
     """A straight line ``gain = intercept + slope * frozen_score`` through the points, and
     the actor score where it crosses zero (``threshold``: above it the fitted gain is
-    negative when the slope is), with 95% percentile-bootstrap CIs over the points.  A
-    threshold is NaN in a resample whose slope is not negative (the line never turns down)."""
+    negative when the slope is), with 95% percentile-bootstrap CIs over the points.  The
+    threshold's interval is taken over the resamples whose line turns down within the range
+    of actor scores observed (``share_crossing_in_range`` of them): a crossing outside the
+    data is an extrapolation, not an estimate."""
     x, y = points["frozen_score"].to_numpy(float), points[gain].to_numpy(float)
     if len(x) < 3:
         raise ValueError(f"points must hold at least 3 rows to fit a line, got {len(x)}")
@@ -240,11 +242,15 @@ def competence_fit(points: pd.DataFrame, gain: str, resamples: int, seed: int
     rng = np.random.default_rng(seed)
     draws = np.array([fit(x[i], y[i]) for i in rng.integers(len(x), size=(resamples, len(x)))
                       if np.ptp(x[i]) > 0])
-    low, high = np.nanpercentile(draws, [2.5, 97.5], axis=0)
-    turns_down = float(np.mean(draws[:, 0] < 0))
-    return {"slope": slope, "slope_low": low[0], "slope_high": high[0],
-            "intercept": intercept, "threshold": threshold, "threshold_low": low[2],
-            "threshold_high": high[2], "share_turning_down": turns_down, "points": len(x)}
+    slope_low, slope_high = np.percentile(draws[:, 0], [2.5, 97.5])
+    crossing = draws[:, 2]
+    inside = crossing[(crossing >= x.min()) & (crossing <= x.max())]
+    low, high = np.percentile(inside, [2.5, 97.5]) if len(inside) else (np.nan, np.nan)
+    return {"slope": slope, "slope_low": slope_low, "slope_high": slope_high,
+            "intercept": intercept, "threshold": threshold, "threshold_low": low,
+            "threshold_high": high, "share_turning_down": float(np.mean(draws[:, 0] < 0)),
+            "share_crossing_in_range": len(inside) / len(draws), "score_min": x.min(),
+            "score_max": x.max(), "points": len(x)}
 
 
 def iqm(rows: pd.DataFrame, resamples: int, seed: int) -> pd.DataFrame:
