@@ -6,7 +6,7 @@ for the whole episode, or read from each episode's observation), the hindsight g
 prior is trained on, the episodes per condition, and the score an episode gets
 (normalised return, or 100 for an episode that reaches the goal).  ``family(env)`` returns
 the adapter of an environment; no other module asks whether an environment is a maze.
-Adding a maze is one entry of ``MAZES``.
+Adding a maze is one entry of ``frozensteer.data.maze.MAZES``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from frozensteer.data.maze import MAZES
 from frozensteer.profiles import Profile
 
 LATER_P = 0.01  # AntMaze hindsight goals: geometric offset, mean 100 steps (protocol, 9)
@@ -52,7 +53,7 @@ class Family:
             from frozensteer.data import antmaze
 
             return functools.partial(antmaze.eval_env, prof.eval_horizon or antmaze.HORIZON,
-                                     MAZES[level])
+                                     level)
         import gymnasium as gym
 
         from frozensteer.data.envs import gym_id
@@ -75,7 +76,7 @@ class Family:
         if self.goal_in_observation:
             from frozensteer.data import antmaze
 
-            return antmaze.eval_goal(MAZES[level])
+            return antmaze.eval_goal(level)
         return self.deployment_goal(transitions, prof)
 
     def hindsight_goals(self, data, seed: int = 0) -> np.ndarray | None:
@@ -101,10 +102,6 @@ class Family:
 
         return normalised_score(dataset, returns)
 
-
-# maze name -> the evaluation maze of its datasets (umaze-diverse data are evaluated on the
-# fixed-goal UMaze, as in D4RL)
-MAZES = {"umaze": "umaze", "umaze-diverse": "umaze"}
 
 LOCOMOTION = Family("locomotion", ("hopper", "halfcheetah", "walker2d", "ant"),
                     ("random", "medium", "expert", "medium-replay", "medium-expert"),

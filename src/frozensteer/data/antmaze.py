@@ -69,12 +69,7 @@ LOOKAHEAD = 1.0
 MAZE_ENV = "AntMaze_UMaze-v4"
 HORIZON = 700  # steps per episode, data and evaluation (D4RL's umaze)
 ACTION_NOISE = 0.2
-# "r": the fixed start cell, "g": the fixed goal cell, "c": start or goal, drawn per episode
-UMAZE = [[1, 1, 1, 1, 1], [1, "r", 0, 0, 1], [1, 1, 1, 0, 1], [1, "g", 0, 0, 1], [1, 1, 1, 1, 1]]
-UMAZE_DIVERSE = [[1, 1, 1, 1, 1], [1, "c", "c", "c", 1], [1, 1, 1, "c", 1],
-                 [1, "c", "c", "c", 1], [1, 1, 1, 1, 1]]
-DATA_MAPS = {"umaze": UMAZE, "umaze-diverse": UMAZE_DIVERSE}
-COLLECT_SEEDS = {"umaze": 4_000_000, "umaze-diverse": 5_000_000}
+UMAZE, MAZES = maze.UMAZE, maze.MAZES
 CHECK_SEED = 6_000_000  # episodes of the controller's own success check
 OWN = 27  # length of the maze environments' ``observation`` (the ant without x, y)
 
@@ -189,27 +184,25 @@ class GoalView(gym.ObservationWrapper):
         return {"observation": observation_rows(obs), "desired_goal": obs["desired_goal"]}
 
 
-EVAL_MAPS = {"umaze": UMAZE}  # evaluation mazes: a fixed goal cell "g"
+def eval_env(horizon: int = HORIZON, level: str = "umaze") -> gym.Env:
+    """The environment of the AntMaze grid: the fixed-goal evaluation maze of dataset
+    ``level``, 700 steps, goal view."""
+    return GoalView(maze_env(_eval_map(level), horizon))
 
 
-def eval_env(horizon: int = HORIZON, maze: str = "umaze") -> gym.Env:
-    """The environment of the AntMaze grid: the fixed-goal ``maze``, 700 steps, goal view."""
-    return GoalView(maze_env(_eval_map(maze), horizon))
-
-
-def eval_goal(maze: str = "umaze") -> np.ndarray:
+def eval_goal(level: str = "umaze") -> np.ndarray:
     """The centre of the evaluation goal cell (episodes add up to 1 m of noise to it)."""
-    maze_map = _eval_map(maze)
+    maze_map = _eval_map(level)
     layout = maze_env(maze_map).unwrapped.maze
     cell = next((r, c) for r, row in enumerate(maze_map) for c, v in enumerate(row)
                 if v == "g")
     return np.asarray(layout.cell_rowcol_to_xy(np.array(cell)), dtype=np.float32)
 
 
-def _eval_map(maze: str) -> list[list]:
-    if maze not in EVAL_MAPS:
-        raise ValueError(f"maze must be one of {sorted(EVAL_MAPS)}, got {maze!r}")
-    return EVAL_MAPS[maze]
+def _eval_map(level: str) -> list[list]:
+    if level not in MAZES:
+        raise ValueError(f"level must be one of {sorted(MAZES)}, got {level!r}")
+    return MAZES[level].eval_map
 
 
 def split_flat(rows: np.ndarray) -> dict[str, np.ndarray]:
@@ -247,14 +240,14 @@ def build(profile: Profile | str, *, progress: bool = True, rebuild: bool = Fals
     train_behaviour("antmaze", prof, progress=progress)
     step = controller_step(prof)
     checkpoint = checkpoint_path("antmaze", prof, step)
-    keys = {level: _input_key(level, prof, checkpoint) for level in DATA_MAPS}
-    todo = [level for level in DATA_MAPS if rebuild or
+    keys = {level: _input_key(level, prof, checkpoint) for level in MAZES}
+    todo = [level for level in MAZES if rebuild or
             datasets.stored_key(datasets.local_id("antmaze", level), prof) != keys[level]]
     manifest = behaviour_dir("antmaze", prof) / "manifest.json"
     if not todo and manifest.exists() and episode_table_path(prof).exists() and json.loads(
             manifest.read_text()).get("controller_step") == step:
         return [datasets.summary(datasets.local_id("antmaze", level), prof)
-                for level in DATA_MAPS]  # everything up to date: no check, no rewrite
+                for level in MAZES]  # everything up to date: no check, no rewrite
     layout = maze_env().unwrapped.maze
     torch.manual_seed(CHECK_SEED)
     check = collect(lambda: FlatMaze(maze_env()), planned_controller(
@@ -262,8 +255,8 @@ def build(profile: Profile | str, *, progress: bool = True, rebuild: bool = Fals
         prof.pick_eval_episodes * HORIZON, seed=CHECK_SEED, n_envs=prof.pick_eval_episodes)
     success = float(np.mean([reached(ep) for ep in check]))
     for level in todo:
-        maze_map, dataset_id = DATA_MAPS[level], datasets.local_id("antmaze", level)
-        seed = COLLECT_SEEDS[level]
+        maze_map, dataset_id = MAZES[level].data_map, datasets.local_id("antmaze", level)
+        seed = MAZES[level].collect_seed
         torch.manual_seed(seed)
         data_layout = maze_env(maze_map).unwrapped.maze
         episodes = collect(lambda m=maze_map: FlatMaze(maze_env(m)), planned_controller(
@@ -283,7 +276,7 @@ def build(profile: Profile | str, *, progress: bool = True, rebuild: bool = Fals
     _write_manifest(prof, step, success, len(check))
     _write_episode_table(prof)
     return [datasets.summary(datasets.local_id("antmaze", level), prof)
-            for level in DATA_MAPS]
+            for level in MAZES]
 
 
 def reached(episode) -> bool:
@@ -293,8 +286,8 @@ def reached(episode) -> bool:
 
 
 def _input_key(level: str, prof: Profile, checkpoint: Path) -> str:
-    parts = [level, sha256(checkpoint), prof.dataset_transitions, COLLECT_SEEDS[level],
-             HORIZON, ACTION_NOISE, LOOKAHEAD, DATA_MAPS[level]]
+    parts = [level, sha256(checkpoint), prof.dataset_transitions, MAZES[level].collect_seed,
+             HORIZON, ACTION_NOISE, LOOKAHEAD, MAZES[level].data_map]
     return content_key(parts)
 
 
@@ -304,7 +297,7 @@ def episode_table_path(profile: Profile | str) -> Path:
 
 def _write_episode_table(prof: Profile) -> None:
     rows = []
-    for level in DATA_MAPS:
+    for level in MAZES:
         dataset = datasets.load_dataset(datasets.local_id("antmaze", level), prof)
         for i, ep in enumerate(dataset.iterate_episodes()):
             start, goal = ep.observations["achieved_goal"][0], ep.observations["desired_goal"][0]

@@ -11,10 +11,31 @@ Cells and coordinates are converted with the environment's own ``Maze`` object
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 
 import numpy as np
 
 Cell = tuple[int, int]
+
+# "r": the fixed start cell, "g": the fixed goal cell, "c": start or goal, drawn per episode
+UMAZE = [[1, 1, 1, 1, 1], [1, "r", 0, 0, 1], [1, 1, 1, 0, 1], [1, "g", 0, 0, 1], [1, 1, 1, 1, 1]]
+UMAZE_DIVERSE = [[1, 1, 1, 1, 1], [1, "c", "c", "c", 1], [1, 1, 1, "c", 1],
+                 [1, "c", "c", "c", 1], [1, 1, 1, 1, 1]]
+
+
+@dataclass(frozen=True)
+class Maze:
+    """One AntMaze dataset: the map its data are collected in, the fixed-goal map its
+    episodes are evaluated in, and the seed of its collection."""
+
+    data_map: list
+    eval_map: list
+    collect_seed: int
+
+
+# the AntMaze datasets (the "levels" of env ``antmaze``): adding a maze is one entry here
+MAZES = {"umaze": Maze(UMAZE, UMAZE, 4_000_000),
+         "umaze-diverse": Maze(UMAZE_DIVERSE, UMAZE, 5_000_000)}
 STEPS = ((-1, 0), (0, 1), (1, 0), (0, -1))  # fixed order: the same path every time
 
 
