@@ -149,5 +149,5 @@ def test_whole_antmaze_path_from_data_to_results_table(in_maze_home):
     np.testing.assert_array_equal(poe["return"].to_numpy(), kl["return"].to_numpy())
     # one scoring path: the actor's recorded score is its frozen rows' mean
     frozen = table[table.rule == "frozen"].groupby("dataset")["score"].mean()
-    recorded = scores.set_index("level")["score_mean"]
+    recorded = scores.set_index("dataset")["score_mean"]
     np.testing.assert_allclose(recorded[frozen.index], frozen, rtol=1e-3)

@@ -88,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--env", required=True, choices=sorted(BEHAVIOUR_IDS),
                          help="the environment; required")
         cmd.add_argument("--dataset", default="medium",
-                         help="dataset level (default medium; for antmaze: umaze or "
+                         help="the dataset (default medium; for antmaze: umaze or "
                               "umaze-diverse)")
         cmd.add_argument("--seed", type=int, default=0,
                          help="training seed (default 0, the plain file name; seed s > 0 "
@@ -120,8 +120,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--env", action="append", dest="envs", metavar="ENV",
                      help="run only this environment's sub-cells (repeatable; default all); "
                           "the study table is written only by a run over the whole grid")
-    run.add_argument("--dataset", action="append", dest="datasets", metavar="LEVEL",
-                     help="run only this dataset level's sub-cells (repeatable; default "
+    run.add_argument("--dataset", action="append", dest="datasets", metavar="DATASET",
+                     help="run only this dataset's sub-cells (repeatable; default "
                           "all), e.g. medium-expert; combines with --env")
     run.set_defaults(handler=_run_study)
     return parser
@@ -145,7 +145,7 @@ def _train_policy(args) -> None:
         scores = training.evaluate_actor(path, args.env, args.profile)
         row = training.record_actor_score(args.env, args.dataset, args.profile, scores,
                                           seed=args.seed)
-        row = row[(row["env"] == args.env) & (row["level"] == args.dataset)
+        row = row[(row["env"] == args.env) & (row["dataset"] == args.dataset)
                   & (row["seed"] == args.seed)].iloc[0]
         corl = float(row["corl_iql_d4rl"])
         print(f"actor {path}: normalised score {scores.mean():.1f} (+- {scores.std():.1f}) "

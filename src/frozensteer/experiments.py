@@ -95,8 +95,8 @@ def sub_cells(study: str, profile: Profile | str) -> list[SubCell]:
     if study == "main":
         pairs = [(env, "medium") for env in prof.envs]
     elif study == "harder":
-        pairs = [(env, level) for env in ("hopper", "halfcheetah", "walker2d")
-                 for level in ("medium-replay", "medium-expert")]
+        pairs = [(env, dataset) for env in ("hopper", "halfcheetah", "walker2d")
+                 for dataset in ("medium-replay", "medium-expert")]
     else:
         pairs = [("antmaze", maze) for maze in ("umaze", "umaze-diverse")]
     return [SubCell(study, env, dataset, quality, seed) for seed in prof.training_seeds

@@ -1,6 +1,6 @@
 """Environment families: what differs between the locomotion tasks and AntMaze, in one place.
 
-A ``Family`` holds, for its environments: the dataset levels, the frozen actor's algorithm
+A ``Family`` holds, for its environments: the datasets, the frozen actor's algorithm
 (IQL or behaviour cloning), the evaluation environment, the prior's deployment goal (held
 for the whole episode, or read from each episode's observation), the hindsight goals the
 prior is trained on, the episodes per condition, and the score an episode gets
@@ -29,7 +29,10 @@ class Family:
 
     name: str
     envs: tuple[str, ...]
-    levels: tuple[str, ...]  # dataset levels (for AntMaze: the mazes)
+    # the names of an environment's datasets (for AntMaze: the mazes); the data layer calls
+    # such a name a level (D4RL's word: frozensteer/<env>/<level>-v0), the grid, the CLI and
+    # the policy files call it the dataset
+    levels: tuple[str, ...]
     actor_algorithm: str  # "iql" or "bc"
     score_name: str
     goal_in_observation: bool  # True: each episode's goal comes with its observation
@@ -47,13 +50,13 @@ class Family:
 
         return recipe.build(env, prof, progress=progress, rebuild=rebuild)
 
-    def make_eval_env(self, env: str, level: str, prof: Profile) -> Callable:
-        """A picklable factory of the evaluation environment of (env, level)."""
+    def make_eval_env(self, env: str, dataset: str, prof: Profile) -> Callable:
+        """A picklable factory of the evaluation environment of (env, dataset)."""
         if self.goal_in_observation:
             from frozensteer.data import antmaze
 
             return functools.partial(antmaze.eval_env, prof.eval_horizon or antmaze.HORIZON,
-                                     level)
+                                     dataset)
         import gymnasium as gym
 
         from frozensteer.data.envs import gym_id
@@ -70,13 +73,13 @@ class Family:
 
         return deployment_goal(transitions, prof.goal_percentile)
 
-    def distance_goal(self, transitions, level: str, prof: Profile) -> np.ndarray:
+    def distance_goal(self, transitions, dataset: str, prof: Profile) -> np.ndarray:
         """The goal the prior is given when measuring the rules' distance to the actor on
         dataset states: the deployment goal, or the maze's evaluation goal."""
         if self.goal_in_observation:
             from frozensteer.data import antmaze
 
-            return antmaze.eval_goal(level)
+            return antmaze.eval_goal(dataset)
         return self.deployment_goal(transitions, prof)
 
     def hindsight_goals(self, data, seed: int = 0) -> np.ndarray | None:
@@ -93,14 +96,14 @@ class Family:
         return (prof.antmaze_episodes_per_condition if self.goal_in_observation
                 else prof.episodes_per_condition)
 
-    def score(self, returns, success, dataset) -> np.ndarray:
+    def score(self, returns, success, minari_dataset) -> np.ndarray:
         """Each episode's score: 100 x success for a maze; otherwise the return normalised
         by the dataset's reference scores (``datasets.normalised_score``)."""
         if self.goal_in_observation:
             return 100.0 * np.asarray(success, dtype=np.float64)
         from frozensteer.data.datasets import normalised_score
 
-        return normalised_score(dataset, returns)
+        return normalised_score(minari_dataset, returns)
 
 
 LOCOMOTION = Family("locomotion", ("hopper", "halfcheetah", "walker2d", "ant"),

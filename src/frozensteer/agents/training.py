@@ -36,32 +36,32 @@ CORL_IQL = {("hopper", "medium"): 67.5, ("halfcheetah", "medium"): 48.3,
             ("walker2d", "medium"): 80.9}
 
 
-def policy_path(kind: str, env: str, level: str, profile: Profile | str,
+def policy_path(kind: str, env: str, dataset: str, profile: Profile | str,
                 quality: str | None = None, seed: int = 0) -> Path:
-    """``artifacts/policies/<profile>/<kind>/<env>-<level>[-<quality>][-seed<s>].pt``: the
+    """``artifacts/policies/<profile>/<kind>/<env>-<dataset>[-<quality>][-seed<s>].pt``: the
     training seed 0 keeps the plain name (the files trained before seeds were an axis)."""
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-    name = f"{env}-{level}" + (f"-{quality}" if quality else "") + (f"-seed{seed}" if seed
+    name = f"{env}-{dataset}" + (f"-{quality}" if quality else "") + (f"-seed{seed}" if seed
                                                                        else "")
     return paths.artifacts() / "policies" / get_profile(profile).name / kind / f"{name}.pt"
 
 
-def critic_path(env: str, level: str, profile: Profile | str, seed: int = 0) -> Path:
+def critic_path(env: str, dataset: str, profile: Profile | str, seed: int = 0) -> Path:
     """The IQL critics (twin Q and V) trained beside the actor of the same name."""
-    actor = policy_path("actor", env, level, profile, seed=seed)
+    actor = policy_path("actor", env, dataset, profile, seed=seed)
     return actor.parents[1] / "critic" / actor.name
 
 
-def unfinished_path(kind: str, env: str, level: str, profile: Profile | str,
+def unfinished_path(kind: str, env: str, dataset: str, profile: Profile | str,
                     quality: str | None = None, seed: int = 0) -> Path:
     """The resumable training state of a policy still being trained (small: networks and
     optimisers, no data; committed at the paper profile so a later session can go on)."""
-    path = policy_path(kind, env, level, profile, quality, seed)
+    path = policy_path(kind, env, dataset, profile, quality, seed)
     return path.parents[1] / "unfinished" / f"{kind}-{path.name}"
 
 
-def dataset_key(dataset) -> str:
+def dataset_key(minari_dataset) -> str:
     """What a policy trained on ``dataset`` depends on, portably.
 
     For a dataset of the local recipe: its input key (picks, checkpoint hashes, sizes,
@@ -70,37 +70,38 @@ def dataset_key(dataset) -> str:
     the recipe key is the same wherever the same committed inputs are used. For any other
     dataset (a real Minari one): the sha256 of its data files.
     """
-    recipe_key = dataset.storage.metadata.get("frozensteer_key")
+    recipe_key = minari_dataset.storage.metadata.get("frozensteer_key")
     return (f"recipe:{recipe_key}" if recipe_key
-            else f"sha256:{datasets.content_digest(dataset)}")
+            else f"sha256:{datasets.content_digest(minari_dataset)}")
 
 
-def train_actor(env: str, level: str, profile: Profile | str, *, seed: int = 0,
+def train_actor(env: str, dataset: str, profile: Profile | str, *, seed: int = 0,
                 progress: bool = True, device: str = "cpu") -> Path:
-    """The frozen actor of ``frozensteer/<env>/<level>-v0`` for training ``seed`` (trained
+    """The frozen actor of ``frozensteer/<env>/<dataset>-v0`` for training ``seed`` (trained
     unless cached): IQL for locomotion, its critics saved at ``critic_path``, behaviour
     cloning for AntMaze (protocol chapter, section 8); ``device`` is the torch device of IQL
     training."""
     prof = get_profile(profile)
-    policy_path("actor", env, level, prof, seed=seed)  # checks the seed before any work
-    dataset_id = datasets.local_id(env, level)
-    dataset = datasets.load_dataset(dataset_id, prof)
+    policy_path("actor", env, dataset, prof, seed=seed)  # checks the seed before any work
+    dataset_id = datasets.local_id(env, dataset)
+    minari_dataset = datasets.load_dataset(dataset_id, prof)
     if family(env).actor_algorithm == "bc":
         bc = BCConfig(steps=prof.bc_steps, batch_size=prof.batch_size, seed=seed)
-        return _cached("actor", env, level, prof, None, seed, dataset_id, dataset,
+        return _cached("actor", env, dataset, prof, None, seed, dataset_id, minari_dataset,
                        {"algorithm": "bc", **bc.as_dict()},
                        lambda data, _key: train_bc(data.observations, data.actions, bc,
                                                    progress=progress and f"BC {env}"))
     config = IQLConfig(steps=prof.iql_steps, batch_size=prof.batch_size, seed=seed)
-    state = unfinished_path("actor", env, level, prof, seed=seed)
-    path = _cached("actor", env, level, prof, None, seed, dataset_id, dataset, config.as_dict(),
+    state = unfinished_path("actor", env, dataset, prof, seed=seed)
+    path = _cached("actor", env, dataset, prof, None, seed, dataset_id, minari_dataset,
+                   config.as_dict(),
                    lambda data, key: train_iql(data, config, progress=progress and f"IQL {env}",
                                                state=state, state_key=key,
                                                save_every=save_every(config.steps),
                                                device=device))
-    critic_file = critic_path(env, level, prof, seed)
+    critic_file = critic_path(env, dataset, prof, seed)
     if critic_file.exists():
-        record_critic_report(critic_file, env, level, prof, config)
+        record_critic_report(critic_file, env, dataset, prof, config)
     return path
 
 
@@ -110,7 +111,7 @@ def critic_report_path(critic_file: Path) -> Path:
         critic_file.stem + ".csv")
 
 
-def record_critic_report(critic_file: Path, env: str, level: str, prof: Profile,
+def record_critic_report(critic_file: Path, env: str, dataset: str, prof: Profile,
                          config: IQLConfig) -> Path:
     """Write (unless up to date) ``critics.report`` of the critics at ``critic_file`` on
     their dataset, by part: a medium-expert dataset's medium and expert episodes apart."""
@@ -120,16 +121,17 @@ def record_critic_report(critic_file: Path, env: str, level: str, prof: Profile,
     digest = read_critics(critic_file)["weights_sha256"]
     if out.exists() and set(read_table(out)["critic_weights_sha256"]) == {digest}:
         return out
-    dataset = datasets.load_dataset(datasets.local_id(env, level), prof)
-    data = from_minari(dataset)
-    parts = np.full(len(data), level, dtype=object)
-    if level == "medium-expert":
+    minari_dataset = datasets.load_dataset(datasets.local_id(env, dataset), prof)
+    data = from_minari(minari_dataset)
+    parts = np.full(len(data), dataset, dtype=object)
+    if dataset == "medium-expert":
         medium = datasets.load_dataset(datasets.local_id(env, "medium"), prof).total_episodes
         parts = np.where(data.episode < medium, "medium part", "expert part")
     table = critic_checks.report(load_critics(critic_file, env=env), data, parts,
                                  discount=config.discount, temperature=config.temperature,
                                  max_weight=config.max_weight)
-    return write_table(out, table.assign(env=env, dataset=level, critic_weights_sha256=digest))
+    return write_table(out, table.assign(env=env, dataset=dataset,
+                                          critic_weights_sha256=digest))
 
 
 def save_every(steps: int) -> int:
@@ -138,15 +140,15 @@ def save_every(steps: int) -> int:
     return max(1, min(10_000, steps // 20))
 
 
-def train_prior(env: str, level: str, quality: str, profile: Profile | str, *,
+def train_prior(env: str, dataset: str, quality: str, profile: Profile | str, *,
                 seed: int = 0, progress: bool = True) -> Path:
-    """A goal-conditioned prior of ``quality`` on ``frozensteer/<env>/<level>-v0``."""
+    """A goal-conditioned prior of ``quality`` on ``frozensteer/<env>/<dataset>-v0``."""
     if quality not in QUALITIES:
         raise ValueError(f"quality must be one of {list(QUALITIES)}, got {quality!r}")
     prof = get_profile(profile)
-    policy_path("prior", env, level, prof, quality, seed)  # checks the seed before any work
-    dataset_id = datasets.local_id(env, level)
-    dataset = datasets.load_dataset(dataset_id, prof)
+    policy_path("prior", env, dataset, prof, quality, seed)  # checks the seed before any work
+    dataset_id = datasets.local_id(env, dataset)
+    minari_dataset = datasets.load_dataset(dataset_id, prof)
     config = {"quality": quality, "seed": seed, **BCConfig(
         steps=prof.bc_steps, batch_size=prof.batch_size, seed=seed).as_dict(),
         "degraded_episode_fraction": prof.degraded_episode_fraction,
@@ -154,18 +156,19 @@ def train_prior(env: str, level: str, quality: str, profile: Profile | str, *,
     fam = family(env)
     if fam.prior_goal is not None:
         config["goal"] = fam.prior_goal
-    return _cached("prior", env, level, prof, quality, seed, dataset_id, dataset, config,
+    return _cached("prior", env, dataset, prof, quality, seed, dataset_id, minari_dataset, config,
                    lambda data, _key: fit_prior(data, quality, prof, seed=seed,
                                                 goals=fam.hindsight_goals(data, seed),
                                                 progress=progress and f"prior {env} {quality}"))
 
 
-def _cached(kind, env, level, prof, quality, seed, dataset_id, dataset, config, fit) -> Path:
+def _cached(kind, env, dataset, prof, quality, seed, dataset_id, minari_dataset, config,
+            fit) -> Path:
     """The policy file for these inputs: reused if its key matches, else ``fit`` on the
     dataset's transitions; ``fit`` returns (policy, curve) or, for IQL, (policy, curve,
     critics), whose critics are saved beside the policy."""
-    path = policy_path(kind, env, level, prof, quality, seed)
-    data_key = dataset_key(dataset)
+    path = policy_path(kind, env, dataset, prof, quality, seed)
+    data_key = dataset_key(minari_dataset)
     key = cache_key(kind, env, data_key, config)
     if path.exists():
         try:
@@ -174,17 +177,18 @@ def _cached(kind, env, level, prof, quality, seed, dataset_id, dataset, config, 
         except ValueError as err:  # a broken or damaged file is replaced below
             warnings.warn(f"{err}; training it again", stacklevel=2)
     start = time.perf_counter()
-    policy, curve, *critics = fit(from_minari(dataset), key)
+    policy, curve, *critics = fit(from_minari(minari_dataset), key)
     # a resumable trainer's curve counts its time over every session it ran in
     wall_s = curve[-1].get("wall_s") if curve else None
     saved = save_policy(path, policy, kind=kind, env=env, dataset_id=dataset_id,
-                        dataset_key=data_key, dataset_hash=datasets.content_digest(dataset),
+                        dataset_key=data_key,
+                        dataset_hash=datasets.content_digest(minari_dataset),
                         config=config, curve=curve,
                         wall_s=wall_s or round(time.perf_counter() - start, 1))
     if critics:
-        save_critics(critic_path(env, level, prof, seed), critics[0], actor_key=key,
+        save_critics(critic_path(env, dataset, prof, seed), critics[0], actor_key=key,
                      env=env, dataset_id=dataset_id, dataset_key=data_key, config=config)
-    unfinished_path(kind, env, level, prof, quality, seed).unlink(missing_ok=True)
+    unfinished_path(kind, env, dataset, prof, quality, seed).unlink(missing_ok=True)
     return saved
 
 
@@ -201,43 +205,44 @@ def evaluate_actor(path: Path, env: str, profile: Profile | str,
     fam = family(env)
     actor = load_policy(path, env=env, kind="actor")
     dataset_id = read_checkpoint(path)["dataset_id"]
-    _, level = datasets.parse_local_id(dataset_id)
+    _, dataset = datasets.parse_local_id(dataset_id)
     seeds = [prof.base_seed + i for i in range(episodes or fam.episodes_per_condition(prof))]
-    rows = evaluate(fam.make_eval_env(env, level, prof), actor, None, None,
+    rows = evaluate(fam.make_eval_env(env, dataset, prof), actor, None, None,
                     [Condition("frozen")], seeds)
-    dataset = None if fam.goal_in_observation else datasets.load_dataset(dataset_id, prof)
-    return fam.score(rows["return"].to_numpy(), rows["success"].to_numpy(), dataset)
+    minari_dataset = (None if fam.goal_in_observation
+                      else datasets.load_dataset(dataset_id, prof))
+    return fam.score(rows["return"].to_numpy(), rows["success"].to_numpy(), minari_dataset)
 
 
 def actor_scores_path(profile: Profile | str) -> Path:
     return paths.results() / "policies" / get_profile(profile).name / "actors.csv"
 
 
-def record_actor_score(env: str, level: str, profile: Profile | str,
+def record_actor_score(env: str, dataset: str, profile: Profile | str,
                        scores: np.ndarray, seed: int = 0) -> pd.DataFrame:
     """Store an actor's evaluation beside its dataset's mean score and CORL's number (one
-    row per environment, level and training seed)."""
+    row per environment, dataset and training seed)."""
     prof = get_profile(profile)
-    dataset = datasets.summary(datasets.local_id(env, level), prof)
-    row = {"env": env, "level": level, "seed": seed, "episodes": len(scores),
+    summary = datasets.summary(datasets.local_id(env, dataset), prof)
+    row = {"env": env, "dataset": dataset, "seed": seed, "episodes": len(scores),
            "score_mean": float(np.mean(scores)), "score_std": float(np.std(scores)),
-           "dataset_score_mean": dataset["mean_score"],
-           "corl_iql_d4rl": CORL_IQL.get((env, level), np.nan)}
+           "dataset_score_mean": summary["mean_score"],
+           "corl_iql_d4rl": CORL_IQL.get((env, dataset), np.nan)}
     path = actor_scores_path(prof)
     with locked(path):  # concurrent trainers each add their own row
         return _replace_score_row(path, row)
 
 
 def _replace_score_row(path: Path, row: dict) -> pd.DataFrame:
-    env, level, seed = row["env"], row["level"], row["seed"]
+    env, dataset, seed = row["env"], row["dataset"], row["seed"]
     table = pd.DataFrame([row])
     if path.exists():
-        old = read_table(path)
+        old = read_table(path).rename(columns={"level": "dataset"})  # its name until 0.1.0
         if "seed" not in old:  # tables written before seeds were an axis hold seed 0
-            old.insert(old.columns.get_loc("level") + 1, "seed", 0)
-        old = old[~((old["env"] == env) & (old["level"] == level) & (old["seed"] == seed))]
+            old.insert(old.columns.get_loc("dataset") + 1, "seed", 0)
+        old = old[~((old["env"] == env) & (old["dataset"] == dataset) & (old["seed"] == seed))]
         table = pd.concat([old, table], ignore_index=True) if len(old) else table
-    table = table.sort_values(["env", "level", "seed"], ignore_index=True)
+    table = table.sort_values(["env", "dataset", "seed"], ignore_index=True)
     write_table(path, table, float_format="%.4g")
     return table
 
@@ -256,8 +261,8 @@ def _write_policy_manifest(prof: Profile, root: Path) -> Path:
         if path.parent.name in ("unfinished", "critic"):
             continue
         ck = read_checkpoint(path)
-        _, level = datasets.parse_local_id(ck["dataset_id"])
-        command = (f"frozensteer train {ck['kind']} --env {ck['env']} --dataset {level} "
+        _, dataset = datasets.parse_local_id(ck["dataset_id"])
+        command = (f"frozensteer train {ck['kind']} --env {ck['env']} --dataset {dataset} "
                    f"--profile {prof.name}")
         if ck["kind"] == "prior":
             command += f" --quality {ck['config']['quality']}"
@@ -281,20 +286,20 @@ def _write_policy_manifest(prof: Profile, root: Path) -> Path:
 
 def train_all(profile: Profile | str, cells: list[tuple[str, str]]) -> None:
     """Build every dataset and train every actor (scored) and prior file of ``cells``
-    ((environment, level) pairs) that is missing at ``profile``: minutes at smoke, days at
+    ((environment, dataset) pairs) that is missing at ``profile``: minutes at smoke, days at
     paper.  Reused where cached."""
     prof = get_profile(profile)
     for env in dict.fromkeys(env for env, _ in cells):
         family(env).build_data(env, prof, progress=False)
     scores = actor_scores_path(prof)
-    for env, level in cells:
-        path = policy_path("actor", env, level, prof)
+    for env, dataset in cells:
+        path = policy_path("actor", env, dataset, prof)
         before = path.stat().st_mtime_ns if path.exists() else None
-        path = train_actor(env, level, prof, progress=False)
-        scored = scores.exists() and ((read_table(scores)[["env", "level"]] == [env, level])
+        path = train_actor(env, dataset, prof, progress=False)
+        scored = scores.exists() and ((read_table(scores)[["env", "dataset"]] == [env, dataset])
                                       .all(axis=1).any())
         if not scored or path.stat().st_mtime_ns != before:  # new actor: score it
-            record_actor_score(env, level, prof, evaluate_actor(path, env, prof))
+            record_actor_score(env, dataset, prof, evaluate_actor(path, env, prof))
         for quality in ("clean", "degraded"):
-            train_prior(env, level, quality, prof, progress=False)
+            train_prior(env, dataset, quality, prof, progress=False)
     write_manifest(prof)

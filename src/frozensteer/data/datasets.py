@@ -39,6 +39,8 @@ ONLINE_TIMEOUT_S = 3.0
 
 
 def local_id(env: str, level: str) -> str:
+    """``frozensteer/<env>/<level>-v0``: ``level`` names one of the environment's datasets
+    (D4RL's word; the grid, the CLI and the policy files call the same name ``dataset``)."""
     levels = family(env).levels
     if level not in levels:
         raise ValueError(f"level must be one of {list(levels)} for env {env!r}, got {level!r}")
