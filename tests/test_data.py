@@ -238,3 +238,25 @@ def test_a_killed_build_s_staging_folder_is_cleaned_at_the_next_build(tmp_path):
     with datasets._staging(root) as staging:
         assert staging.name == f"datasets.staging-{os.getpid()}"
     assert not stale.exists() and live.exists()
+
+
+def test_inverted_reference_scores_are_refused_at_build_time(env_of, monkeypatch):
+    from frozensteer.data import picks as pick_module
+
+    real = recipe.pick_policies
+
+    def inverted(env, prof):
+        picks = dict(real(env, prof))
+        picks["ref_min_score"], picks["ref_max_score"] = 10.0, 5.0
+        return picks
+
+    monkeypatch.setattr(recipe, "pick_policies", inverted)
+    with pytest.raises(ValueError, match=r"datasets of hopper at profile smoke cannot be built: "
+                                         r"their expert reference return 5\.0 is not above"):
+        recipe.build("hopper", "smoke", progress=False)
+    assert pick_module.pick_policies is real  # the module's own function was left alone
+
+
+def test_an_empty_dataset_id_is_refused_by_name():
+    with pytest.raises(ValueError, match="dataset_id must name a dataset"):
+        datasets.load_dataset("", "smoke")

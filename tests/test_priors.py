@@ -184,3 +184,9 @@ def test_the_critic_report_separates_what_the_critic_values():
     np.testing.assert_allclose(critic_checks.monte_carlo_returns(
         Transitions(obs[:3], actions[:3], np.array([1.0, 2.0, 3.0]), obs[:3],
                     np.zeros(3, bool), np.zeros(3, int)), 0.5), [2.75, 3.5, 3.0])
+
+
+def test_a_short_run_saves_its_state_by_fraction():
+    from frozensteer.agents.training import save_every
+
+    assert save_every(500) == 25 and save_every(300_000) == 10_000 and save_every(3) == 1
