@@ -280,3 +280,17 @@ def test_training_seeds_are_an_axis_of_the_grid(trained, env_of, monkeypatch, tm
 
     classes = stats.classify(table, 200, seed=0)
     assert len(classes) == 3 * 12 and (classes["seeds"] == 2).all()
+
+
+def test_a_sub_cell_draws_its_dataset_inputs_once(trained, env_of, monkeypatch):
+    from frozensteer.data import transitions
+
+    cell = experiments.sub_cells("main", PROFILE)[2]  # the random prior's sub-cell
+    first = experiments.cell_inputs(cell, PROFILE)  # cached by the study run
+    monkeypatch.setattr(transitions, "from_minari", lambda *_: pytest.fail("data re-read"))
+    again = experiments.cell_inputs(cell, PROFILE)
+    np.testing.assert_array_equal(first.selector_states, again.selector_states)
+    rows = experiments.compute_rows(cell, PROFILE, experiments.study_conditions("main", PROFILE),
+                                    list(range(13)))
+    mine = trained[trained["prior_quality"] == "random"].drop(columns="training_seed")
+    pd.testing.assert_frame_equal(rows, mine.reset_index(drop=True), check_exact=True)

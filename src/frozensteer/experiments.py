@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -245,16 +246,73 @@ def read_rows(path: Path, key: str | None = None) -> pd.DataFrame | None:
     return rows
 
 
+CELL_INPUTS_VERSION = 1  # bumped whenever what cell_inputs draws from a dataset changes
+
+
+@dataclass(frozen=True)
+class CellInputs:
+    """What a sub-cell needs of its dataset, drawn once per (dataset, training seed) and
+    cached: the prior's deployment goal (None when each episode's observation carries it),
+    the goal of the distance measurements, the selector's dataset states, and the random
+    prior's weights (it is initialised with the dataset's input statistics)."""
+
+    deployment_goal: np.ndarray | None
+    distance_goal: np.ndarray
+    selector_states: np.ndarray
+    random_prior: dict
+
+
+def cell_inputs(cell: SubCell, profile: Profile | str) -> CellInputs:
+    """The ``CellInputs`` of ``cell``'s dataset and training seed, from the cache under
+    ``FROZENSTEER_CACHE`` (keyed on the dataset's key and the profile's settings), or drawn
+    from the dataset and cached: loading a million transitions is a sub-cell's largest
+    cost outside the episodes themselves."""
+    from frozensteer.agents.prior import fit_prior
+    from frozensteer.agents.training import dataset_key
+    from frozensteer.data import datasets
+    from frozensteer.data.transitions import from_minari
+
+    prof = get_profile(profile)
+    fam = family(cell.env)
+    dataset = datasets.load_dataset(datasets.local_id(cell.env, cell.dataset), prof)
+    key = provenance.content_key([dataset_key(dataset), cell.env, cell.dataset,
+                                  prof.goal_percentile, prof.selector_states,
+                                  prof.selector_seed, RANDOM_PRIOR_SEED + cell.seed,
+                                  __version__, CELL_INPUTS_VERSION])
+    path = (paths.cache() / "cell_inputs" / prof.name
+            / f"{cell.env}-{cell.dataset}-seed{cell.seed}-{key}.pt")
+    try:
+        stored = torch.load(path, weights_only=True)
+        return CellInputs(**{k: v.numpy() if isinstance(v, torch.Tensor) else v
+                             for k, v in stored.items()})
+    except FileNotFoundError:
+        pass
+    except Exception as err:  # noqa: BLE001 - unreadable: a rebuildable cache, drawn again
+        warnings.warn(f"cell inputs {path} cannot be read ({err}); drawing them again",
+                      stacklevel=2)
+    transitions = from_minari(dataset)
+    states = transitions.observations[np.random.default_rng(prof.selector_seed).choice(
+        len(transitions), size=min(prof.selector_states, len(transitions)), replace=False)]
+    prior = fit_prior(transitions, "random", prof, seed=RANDOM_PRIOR_SEED + cell.seed,
+                      goals=fam.hindsight_goals(transitions))[0]
+    found = {"deployment_goal": fam.deployment_goal(transitions, prof),
+             "distance_goal": fam.distance_goal(transitions, cell.dataset, prof),
+             "selector_states": states,
+             "random_prior": {"network": prior.config(), "state_dict": prior.state_dict()}}
+    provenance.atomic_write(path, lambda tmp: torch.save(
+        {k: torch.as_tensor(v) if isinstance(v, np.ndarray) else v for k, v in found.items()},
+        tmp))
+    return CellInputs(**found)
+
+
 def compute_rows(cell: SubCell, profile: Profile | str, conds: Sequence[Condition],
                  positions: Sequence[int], mode: str = "deterministic", workers: int = 1,
                  progress: bool | str = False) -> pd.DataFrame:
     """Run the episodes of ``conds`` on a sub-cell (no cache); one tidy row per episode,
     ``condition`` giving each condition's position in its study's set (``positions``)."""
-    from frozensteer.agents import freeze, load_actor, load_prior
-    from frozensteer.agents.prior import fit_prior
+    from frozensteer.agents import GaussianPolicy, freeze, load_actor, load_prior
     from frozensteer.agents.training import dataset_key
     from frozensteer.data import datasets
-    from frozensteer.data.transitions import from_minari
     from frozensteer.evaluate import evaluate
 
     prof = get_profile(profile)
@@ -262,22 +320,22 @@ def compute_rows(cell: SubCell, profile: Profile | str, conds: Sequence[Conditio
     actor_file, prior_file = _policy_files(cell, prof)
     dataset_id = datasets.local_id(cell.env, cell.dataset)
     dataset = datasets.load_dataset(dataset_id, prof)
-    transitions = from_minari(dataset)
+    inputs = cell_inputs(cell, prof)
     actor = load_actor(actor_file, env=cell.env)
     if prior_file is None:
-        prior = freeze(fit_prior(transitions, "random", prof, seed=RANDOM_PRIOR_SEED + cell.seed,
-                                 goals=fam.hindsight_goals(transitions))[0])
+        net = inputs.random_prior["network"]
+        prior = GaussianPolicy(net["obs_dim"], net["act_dim"], net["goal_dim"],
+                               tuple(net["hidden"]))
+        prior.load_state_dict(inputs.random_prior["state_dict"])
+        prior = freeze(prior)
     else:
         prior = load_prior(prior_file, env=cell.env)
-    states = transitions.observations[np.random.default_rng(prof.selector_seed).choice(
-        len(transitions), size=min(prof.selector_states, len(transitions)), replace=False)]
     conds = list(conds)
     rows = evaluate(fam.make_eval_env(cell.env, cell.dataset, prof), actor, prior,
-                    fam.deployment_goal(transitions, prof), conds,
-                    episode_seeds(cell.study, prof), mode=mode, workers=workers,
-                    progress=progress)
-    kl, shift = distance_to_actor(actor, prior, fam.distance_goal(transitions, cell.dataset,
-                                                                  prof), states, conds)
+                    inputs.deployment_goal, conds, episode_seeds(cell.study, prof), mode=mode,
+                    workers=workers, progress=progress)
+    kl, shift = distance_to_actor(actor, prior, inputs.distance_goal, inputs.selector_states,
+                                  conds)
     rows.insert(rows.columns.get_loc("beta") + 1, "kl_to_actor", kl[rows["condition"]])
     rows.insert(rows.columns.get_loc("kl_to_actor") + 1, "action_shift",
                 shift[rows["condition"]])

@@ -23,8 +23,7 @@ from frozensteer.agents.bc import BCConfig, train_bc
 from frozensteer.agents.checkpoint import (cache_key, load_critics, load_policy, read_checkpoint,
                                            read_critics, save_critics, save_policy)
 from frozensteer.agents.iql import IQLConfig, train_iql
-from frozensteer.agents.prior import QUALITIES
-from frozensteer.agents.prior import fit_prior
+from frozensteer.agents.prior import QUALITIES, fit_prior
 from frozensteer.data import datasets
 from frozensteer.data.transitions import from_minari
 from frozensteer.families import family
