@@ -14,6 +14,10 @@ of every condition resets with ``seeds[i]`` (conditions are paired by start stat
   episode ``i`` at step ``t`` is drawn from ``(noise_seed, seeds[i])`` and shared by every
   condition: conditions differ only in their mean and covariance, never in luck.
 
+Hopper, Walker2d and HalfCheetah episodes are stepped in one ``mujoco.batch.Batch``
+(``frozensteer.batched``, identical episodes to Gymnasium's, in C threads); the other
+environments, or ``engine="gymnasium"``, step one Gymnasium environment per episode.
+
 Networks and compositions run in float64 and the executed action is rounded to float32, so
 an episode's actions do not depend on which other episodes share its batch: rows are the same
 for any number of ``workers`` (processes, each given an even share of the (condition,
@@ -24,6 +28,8 @@ execute the very same actions.
 from __future__ import annotations
 
 import copy
+import functools
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
@@ -32,10 +38,12 @@ import numpy as np
 import pandas as pd
 import torch
 
+from frozensteer import batched
 from frozensteer.rollout import run_episodes
 from frozensteer.rules import Condition, StepContext, get_rule
 
 MODES = ("deterministic", "stochastic")
+ENGINES = ("auto", "gymnasium")
 COLUMNS = ["condition", "rule", "alpha", "beta", "episode", "seed", "return", "length",
            "terminated", "success"]
 
@@ -43,7 +51,8 @@ COLUMNS = ["condition", "rule", "alpha", "beta", "episode", "seed", "return", "l
 def evaluate(make_env: Callable[[], gym.Env], actor, prior, goal: np.ndarray,
              conditions: Sequence[Condition], seeds: Sequence[int], *,
              mode: str = "deterministic", noise_seed: int = 0, workers: int = 1,
-             networks: dict | None = None, progress: bool | str = False) -> pd.DataFrame:
+             networks: dict | None = None, engine: str = "auto",
+             progress: bool | str = False) -> pd.DataFrame:
     """One row per (condition, episode): the outcome of every episode of a sub-cell.
 
     ``actor(obs)`` and ``prior(obs, goal)`` return ``DiagGaussian``; ``goal`` is the prior's
@@ -51,8 +60,12 @@ def evaluate(make_env: Callable[[], gym.Env], actor, prior, goal: np.ndarray,
     observations are dictionaries that carry it (``observation`` and ``desired_goal``, as
     AntMaze's evaluation view).  ``prior`` may be None when no condition's rule uses it.
     ``networks`` holds the extra frozen networks the conditions' rules declare (by name).
-    ``make_env`` must be picklable when ``workers > 1``.
+    ``make_env`` must be picklable when ``workers > 1``.  ``engine`` "auto" steps the
+    environments ``frozensteer.batched`` reproduces in a MuJoCo batch, "gymnasium" always
+    steps Gymnasium's (the reference path: both give the same rows).
     """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
     if mode not in MODES:
         raise ValueError(f"mode must be one of {list(MODES)}, got {mode!r}")
     if not conditions or not seeds:
@@ -72,7 +85,7 @@ def evaluate(make_env: Callable[[], gym.Env], actor, prior, goal: np.ndarray,
         raise ValueError("prior is None, but the rules "
                          f"{sorted({c.rule for c in conditions if c.spec.uses_prior})} use it")
     args = (make_env, actor, prior, None if goal is None else np.asarray(goal, np.float32),
-            mode, noise_seed, list(conditions), list(seeds), networks)
+            mode, noise_seed, list(conditions), list(seeds), networks, engine, workers)
     # the grid's rows (condition-major), split evenly: a worker may hold part of a condition
     shares = [s for s in np.array_split(np.arange(len(conditions) * len(seeds)), workers)
               if len(s)]
@@ -85,8 +98,8 @@ def evaluate(make_env: Callable[[], gym.Env], actor, prior, goal: np.ndarray,
     return rows[COLUMNS]
 
 
-def _run(make_env, actor, prior, goal, mode, noise_seed, conditions, seeds, networks,
-         grid_rows, progress) -> pd.DataFrame:
+def _run(make_env, actor, prior, goal, mode, noise_seed, conditions, seeds, networks, engine,
+         workers, grid_rows, progress) -> pd.DataFrame:
     """The episodes of ``grid_rows`` (positions in the condition-major grid of conditions x
     seeds)."""
     torch.set_num_threads(1)
@@ -94,7 +107,14 @@ def _run(make_env, actor, prior, goal, mode, noise_seed, conditions, seeds, netw
     prior = None if prior is None else copy.deepcopy(prior).double()
     networks = {name: copy.deepcopy(net).double() for name, net in networks.items()}
     n_episodes = len(seeds)
-    space = make_env().action_space
+    probe = make_env()
+    space = probe.action_space
+    if engine == "auto" and batched.supports(probe):
+        threads = max(1, len(os.sched_getaffinity(0)) // workers)
+        runner = functools.partial(batched.run_batched, threads=threads)
+    else:
+        runner = run_episodes
+    probe.close()
     goal_t = None if goal is None else torch.as_tensor(goal, dtype=torch.float64).reshape(1, -1)
     condition, episode = grid_rows // n_episodes, grid_rows % n_episodes
     # per episode of this worker: its rule and coefficients (0 where a rule has none), so
@@ -139,7 +159,7 @@ def _run(make_env, actor, prior, goal, mode, noise_seed, conditions, seeds, netw
         return np.clip(mean, space.low, space.high).astype(np.float32)
 
     flat_seeds = [seeds[e] for e in episode]
-    out = run_episodes(make_env, flat_seeds, policy, progress=progress)
+    out = runner(make_env, flat_seeds, policy, progress=progress)
     return pd.DataFrame({
         "condition": condition, "rule": rule,
         "alpha": alphas, "beta": betas,
