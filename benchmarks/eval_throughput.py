@@ -1,111 +1,108 @@
-"""Evaluation throughput: the engine against a raw loop and a naive evaluation, in one run.
+"""Evaluation throughput: the engine against the physics limit and two peers, in one run.
 
-    python benchmarks/eval_throughput.py [--env halfcheetah] [--episodes 25] [--steps 20000]
+    python benchmarks/eval_throughput.py [--envs halfcheetah hopper] [--episodes 25]
 
-(a) raw: one environment stepped with pre-drawn uniform random actions, nothing else (the
-    best of three runs);
-(b) naive: one environment, one condition, one episode at a time, an unbatched actor and
-    prior forward per step, composition through ``frozensteer.compose``;
-(c) engine: ``frozensteer.evaluate`` on a full sub-cell (13 conditions x ``--episodes``),
-    batched forwards, both cores (``--workers``, default 2).
-Policies are untrained networks of the paper's size (2 x 256); env-steps per second are
-what is measured.  HalfCheetah is the default because its episodes never end early: untrained
-policies fall within a few steps in the other environments, and start-up would dominate.
-Prints (c)/(a) (goal at least 1.5 on 2 cores) and (c)/(b) (goal at least 5).
+For each environment, with the committed paper-profile medium actor and its clean prior
+(``artifacts/policies/paper/``; the prior's goal held at its training goals' mean plus one
+standard deviation), in env-steps per second:
 
-It also prints the ceiling on (c)/(a): the engine is run once more in one process on about
-one worker's share of the sub-cell, timing only the time spent inside ``env.step``.  However
-cheap the rest of the engine, ``n`` cores cannot give more than ``n x`` (raw loop's time per
-step) / (time per step inside ``env.step`` in the engine).
+(a) raw: one Gymnasium environment stepped with pre-drawn uniform random actions, nothing
+    else (the best of three runs);
+(d) physics: ``mujoco.batch.Batch`` over the sub-cell's number of simulations, stepped with
+    random controls and ``frame_skip`` substeps, no policy and no bookkeeping: the limit of
+    this machine;
+(e) peer: Gymnasium's ``SyncVectorEnv`` over the same number of environments, the actor and
+    prior called once per step on all of them, PoE(0.3) composed, for as many vector steps
+    as the engine's longest episode;
+(c) engine: ``frozensteer.evaluate`` on a full sub-cell (13 conditions x ``--episodes``).
+Prints (c)/(a) (goal: at least 2.5 on HalfCheetah, 2.0 on Hopper), (c)/(d) (at least 0.8)
+and (c)/(e) (at least 3).
 """
 
 import argparse
 import functools
+import os
 import time
+from pathlib import Path
 
 import gymnasium as gym
+import mujoco
+import mujoco.batch
 import numpy as np
 import torch
 
 from collect_throughput import raw_steps_per_second  # the same raw loop, one definition
-from frozensteer.agents import GaussianPolicy, freeze
+from frozensteer.agents import load_actor, load_prior
 from frozensteer.data.envs import gym_id
 from frozensteer.evaluate import evaluate
 from frozensteer.experiments import conditions
 
+POLICIES = Path(__file__).resolve().parents[1] / "artifacts" / "policies" / "paper"
 
-def naive(env_name: str, actor, prior, goal, steps: int) -> float:
-    env = gym.make(gym_id(env_name))
+
+def policies(env_name: str):
+    actor = load_actor(POLICIES / "actor" / f"{env_name}-medium.pt", env=env_name)
+    prior = load_prior(POLICIES / "prior" / f"{env_name}-medium-clean.pt", env=env_name)
+    goal = (prior.goal_mean + prior.goal_std).numpy().astype(np.float32)
+    return actor, prior, goal
+
+
+def physics(env_name: str, sims: int, steps: int) -> float:
+    base = gym.make(gym_id(env_name)).unwrapped
+    batch = mujoco.batch.Batch(base.model, sims, nthread=len(os.sched_getaffinity(0)),
+                               persistent=True)
+    batch.reset()
+    ctrl = batch.bind("ctrl")
+    rng = np.random.default_rng(0)
+    controls = rng.uniform(-1, 1, (steps, sims, base.model.nu))
+    start = time.perf_counter()
+    for t in range(steps):
+        ctrl[:] = controls[t]
+        batch.step(nstep=base.frame_skip)
+    return steps * sims / (time.perf_counter() - start)
+
+
+def vector_peer(env_name: str, actor, prior, goal, sims: int, steps: int) -> float:
+    envs = gym.vector.SyncVectorEnv([functools.partial(gym.make, gym_id(env_name))] * sims)
+    obs, _ = envs.reset(seed=list(range(sims)))
     condition = conditions("paper")[5]  # PoE(0.3)
-    goal_t = torch.as_tensor(goal).reshape(1, -1)
-    done, episode, start = 0, 0, time.perf_counter()
-    while done < steps:
-        obs, _ = env.reset(seed=episode)
-        episode += 1
-        over = False
-        while not over and done < steps:
-            with torch.no_grad():
-                o = torch.as_tensor(obs, dtype=torch.float32)[None]
-                action = condition.apply(actor(o), prior(o, goal_t)).mean[0].numpy()
-            obs, _, term, trunc, _ = env.step(np.clip(action, -1, 1))
-            over, done = term or trunc, done + 1
-    return steps / (time.perf_counter() - start)
+    goal_t = torch.as_tensor(goal).reshape(1, -1).expand(sims, -1).double()
+    actor, prior = actor.double(), prior.double()
+    start = time.perf_counter()
+    for _ in range(steps):
+        with torch.no_grad():
+            o = torch.as_tensor(obs, dtype=torch.float64)
+            action = condition.apply(actor(o), prior(o, goal_t)).mean.numpy()
+        obs, *_ = envs.step(np.clip(action, -1, 1).astype(np.float32))
+    return steps * sims / (time.perf_counter() - start)
 
 
-class _Timed(gym.Wrapper):
-    """Adds the seconds spent in ``step`` to ``_Timed.seconds`` (one process only)."""
-
-    seconds = 0.0
-
-    def step(self, action):
-        start = time.perf_counter()
-        out = self.env.step(action)
-        _Timed.seconds += time.perf_counter() - start
-        return out
-
-
-def seconds_per_step_inside_env(env_name: str, actor, prior, goal, episodes: int) -> float:
-    _Timed.seconds = 0.0
-    rows = evaluate(lambda: _Timed(gym.make(gym_id(env_name))), actor, prior, goal,
-                    conditions("paper"), list(range(episodes)), workers=1)
-    return _Timed.seconds / rows["length"].sum()
-
-
-def engine(env_name: str, actor, prior, goal, episodes: int, workers: int) -> float:
+def engine(env_name: str, actor, prior, goal, episodes: int) -> tuple[float, int]:
     start = time.perf_counter()
     rows = evaluate(functools.partial(gym.make, gym_id(env_name)), actor, prior, goal,
-                    conditions("paper"), list(range(episodes)), workers=workers)
-    return rows["length"].sum() / (time.perf_counter() - start)
+                    conditions("paper"), list(range(episodes)))
+    return rows["length"].sum() / (time.perf_counter() - start), int(rows["length"].max())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", default="halfcheetah")
+    parser.add_argument("--envs", nargs="+", default=["halfcheetah", "hopper"])
     parser.add_argument("--episodes", type=int, default=25)
     parser.add_argument("--steps", type=int, default=20_000)
-    parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    env = gym.make(gym_id(args.env))
-    obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
-    torch.manual_seed(0)
-    actor = freeze(GaussianPolicy(obs_dim, act_dim))
-    prior = freeze(GaussianPolicy(obs_dim, act_dim, goal_dim=1))
-    goal = np.array([1.0], dtype=np.float32)
-    # best of three: a shared machine's speed drifts, and the raw loop's best is the
-    # conservative reference for (c)/(a)
-    a = max(raw_steps_per_second(args.env, args.steps) for _ in range(3))
-    b = naive(args.env, actor, prior, goal, args.steps)
-    c = engine(args.env, actor, prior, goal, args.episodes, args.workers)
-    # about one worker's share of the sub-cell (all conditions, episodes / workers), here
-    inside = seconds_per_step_inside_env(args.env, actor, prior, goal,
-                                         -(-args.episodes // args.workers))
-    print(f"{args.env}: (a) raw {a:,.0f}   (b) naive {b:,.0f}   (c) engine {c:,.0f} env-steps/s "
-          f"({args.workers} workers, 13 x {args.episodes} episodes)")
-    print(f"(c)/(a) = {c / a:.2f} (goal >= 1.5)   (c)/(b) = {c / b:.2f} (goal >= 5)")
-    print(f"inside env.step: {inside * 1e6:.1f} us per step in the engine, {1e6 / a:.1f} in the "
-          f"raw loop: (c)/(a) cannot exceed {args.workers / (inside * a):.2f} on "
-          f"{args.workers} cores")
+    goals = {"halfcheetah": 2.5, "hopper": 2.0}
+    for env_name in args.envs:
+        actor, prior, goal = policies(env_name)
+        sims = 13 * args.episodes
+        a = max(raw_steps_per_second(env_name, args.steps) for _ in range(3))
+        c, longest = engine(env_name, actor, prior, goal, args.episodes)
+        d = physics(env_name, sims, max(1, args.steps // sims * 4))
+        e = vector_peer(env_name, actor, prior, goal, sims, max(1, min(longest, 200)))
+        print(f"{env_name}: (a) raw {a:,.0f}   (d) physics {d:,.0f}   (e) SyncVectorEnv "
+              f"{e:,.0f}   (c) engine {c:,.0f} env-steps/s (13 x {args.episodes} episodes)")
+        print(f"  (c)/(a) = {c / a:.2f} (goal >= {goals.get(env_name, 2.0)})   "
+              f"(c)/(d) = {c / d:.2f} (goal >= 0.8)   (c)/(e) = {c / e:.2f} (goal >= 3)")
 
 
 if __name__ == "__main__":
