@@ -1,14 +1,17 @@
 """Episodes of a Gymnasium MuJoCo locomotion task stepped together in one ``mujoco.batch.Batch``.
 
-``run_batched`` is ``rollout.run_episodes`` for Hopper-v5, Walker2d-v5 and HalfCheetah-v5:
+``run_batched`` is ``rollout.run_episodes`` for Hopper-v5, Walker2d-v5, HalfCheetah-v5 and
+Ant-v5:
 the same policy calls, the same per-episode outcomes, the physics of every running episode
 advanced in C threads.  What Gymnasium computes in Python per environment is computed here
 vectorised in numpy from the batch's state, exactly as the pinned Gymnasium v5 source does it
 (``_get_obs``, ``_get_rew``, ``is_healthy``, ``frame_skip``), with the weights and ranges read
 from the Gymnasium environment itself; each episode starts from the state Gymnasium's
-``reset(seed=s)`` produces (taken from Gymnasium).  ``tests/test_batched.py`` checks that
-observations, actions, lengths and termination are identical to ``gymnasium.make`` and that
-returns agree to 1e-9.  Ant (contact forces in its observation) and AntMaze run on Gymnasium.
+``reset(seed=s)`` produces (taken from Gymnasium).  Ant's observation holds the external contact forces, which MuJoCo
+computes only on request: after each step the engine copies each running simulation into
+one ``MjData`` and calls ``mj_rnePostConstraint`` on it, as Gymnasium does on its own data.
+``tests/test_batched.py`` checks that observations, actions, lengths and termination are
+identical to ``gymnasium.make`` and that returns agree to 1e-9.  AntMaze runs on Gymnasium.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from frozensteer.rollout import Episodes, Policy
 # observation is clipped to [-10, 10] and whether it has a healthy state
 KINDS = {"HopperEnv": {"clip_qvel": 10.0, "healthy": True},
          "Walker2dEnv": {"clip_qvel": 10.0, "healthy": True},
-         "HalfCheetahEnv": {"clip_qvel": None, "healthy": False}}
+         "HalfCheetahEnv": {"clip_qvel": None, "healthy": False},
+         "AntEnv": {"clip_qvel": None, "healthy": True}}
 
 
 def supports(env: gym.Env) -> bool:
@@ -63,7 +67,10 @@ def run_batched(make_env: Callable[[], gym.Env], seeds: Sequence[int], policy: P
     qpos[:] = np.stack([q for q, _ in starts])
     qvel[:] = np.stack([v for _, v in starts])
     batch.forward()  # as Gymnasium's set_state: mj_forward at the start state
-    skip = not base._exclude_current_positions_from_observation
+    ant = kind == "AntEnv"
+    if ant:
+        contacts = _Contacts(batch, base)
+    skip = 0 if not base._exclude_current_positions_from_observation else (2 if ant else 1)
     returns, lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
     terminated, success = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     index = np.arange(n)
@@ -74,16 +81,25 @@ def run_batched(make_env: Callable[[], gym.Env], seeds: Sequence[int], policy: P
         velocity = qvel[rows]
         if spec["clip_qvel"] is not None:
             velocity = np.clip(velocity, -spec["clip_qvel"], spec["clip_qvel"])
-        return np.concatenate([qpos[rows, 0 if skip else 1:], velocity], axis=1)
+        parts = [qpos[rows, skip:], velocity]
+        if ant and base._include_cfrc_ext_in_observation:
+            parts.append(contacts.forces[rows, 1:].reshape(len(rows), -1))
+        return np.concatenate(parts, axis=1)
 
     while len(index):
         actions = np.asarray(policy(observe(index), index))
         ctrl[index] = actions
-        before = qpos[index, 0].copy()
+        before = contacts.xy[index, 0].copy() if ant else qpos[index, 0].copy()
         batch.step(ids=index, nstep=base.frame_skip)
-        velocity = (qpos[index, 0] - before) / base.dt
+        if ant:
+            contacts.update(index)
+        velocity = ((contacts.xy[index, 0] if ant else qpos[index, 0]) - before) / base.dt
         cost = base._ctrl_cost_weight * np.sum(np.square(actions), axis=1)
         reward = base._forward_reward_weight * velocity
+        if ant:
+            reward = velocity * base._forward_reward_weight
+            cost = cost + base._contact_cost_weight * np.sum(
+                np.square(contacts.forces[index]), axis=(1, 2))
         if spec["healthy"]:
             healthy = _is_healthy(base, qpos[index], qvel[index], kind)
             reward = reward + healthy * base._healthy_reward
@@ -102,8 +118,34 @@ def run_batched(make_env: Callable[[], gym.Env], seeds: Sequence[int], policy: P
     return Episodes(returns, lengths, terminated, success)
 
 
+class _Contacts:
+    """Ant-v5's clipped external contact forces and its main body's (x, y), per simulation,
+    as Gymnasium reads them after ``mj_rnePostConstraint``."""
+
+    def __init__(self, batch, base):
+        self.batch, self.base = batch, base
+        self.scratch = mujoco.MjData(base.model)
+        n, nbody = batch.nsim, base.model.nbody
+        self.forces = np.zeros((n, nbody, 6))
+        self.xy = np.zeros((n, 2))
+        self.update(np.arange(n))
+
+    def update(self, rows: np.ndarray) -> None:
+        low, high = self.base._contact_force_range
+        body = self.base._main_body
+        for sim in rows.tolist():
+            self.batch.get_data(sim, self.scratch)
+            mujoco.mj_rnePostConstraint(self.base.model, self.scratch)
+            self.forces[sim] = np.clip(self.scratch.cfrc_ext, low, high)
+            self.xy[sim] = self.scratch.body(body).xpos[:2]
+
+
 def _is_healthy(base, qpos: np.ndarray, qvel: np.ndarray, kind: str) -> np.ndarray:
-    """``is_healthy`` of Hopper-v5 or Walker2d-v5, one flag per row."""
+    """``is_healthy`` of Hopper-v5, Walker2d-v5 or Ant-v5, one flag per row."""
+    if kind == "AntEnv":
+        low_z, high_z = base._healthy_z_range
+        finite = np.isfinite(qpos).all(axis=1) & np.isfinite(qvel).all(axis=1)
+        return finite & (low_z <= qpos[:, 2]) & (qpos[:, 2] <= high_z)
     z, angle = qpos[:, 1], qpos[:, 2]
     low_z, high_z = base._healthy_z_range
     low_a, high_a = base._healthy_angle_range

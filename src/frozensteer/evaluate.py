@@ -14,7 +14,7 @@ of every condition resets with ``seeds[i]`` (conditions are paired by start stat
   episode ``i`` at step ``t`` is drawn from ``(noise_seed, seeds[i])`` and shared by every
   condition: conditions differ only in their mean and covariance, never in luck.
 
-Hopper, Walker2d and HalfCheetah episodes are stepped in one ``mujoco.batch.Batch``
+Hopper, Walker2d, HalfCheetah and Ant episodes are stepped in one ``mujoco.batch.Batch``
 (``frozensteer.batched``, identical episodes to Gymnasium's, in C threads); the other
 environments, or ``engine="gymnasium"``, step one Gymnasium environment per episode.
 
