@@ -6,6 +6,7 @@ The library behind the executable reproduction of "When Policies Cannot Be Retra
 - ``DiagGaussian``, ``poe``, ``kl_reg``, ``kl``: the closed-form algebra (``compose``);
 - ``Condition``: a rule of the registry and its coefficient (``rules``);
 - ``load_actor``, ``load_prior``: frozen frozensteer policies from their files (``agents``);
+  ``from_sb3``, ``from_callable``: an outside policy as a frozen actor (``adapters``);
 - ``kl_curve``, ``select_alpha``: the KL-budget selector on your own states, and
   ``SteeredPolicy``: a composed policy that acts, with SB3's ``predict`` (``policy``).
 """
@@ -17,7 +18,8 @@ __version__ = "0.1.0"
 _WHERE = {"DiagGaussian": "frozensteer.compose", "poe": "frozensteer.compose",
           "kl_reg": "frozensteer.compose", "kl": "frozensteer.compose",
           "Condition": "frozensteer.rules", "load_actor": "frozensteer.agents",
-          "load_prior": "frozensteer.agents", "kl_curve": "frozensteer.policy",
+          "load_prior": "frozensteer.agents", "from_sb3": "frozensteer.adapters",
+          "from_callable": "frozensteer.adapters", "kl_curve": "frozensteer.policy",
           "select_alpha": "frozensteer.policy", "SteeredPolicy": "frozensteer.policy"}
 __all__ = list(_WHERE)
 
