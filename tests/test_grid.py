@@ -294,3 +294,16 @@ def test_a_sub_cell_draws_its_dataset_inputs_once(trained, env_of, monkeypatch):
                                     list(range(13)))
     mine = trained[trained["prior_quality"] == "random"].drop(columns="training_seed")
     pd.testing.assert_frame_equal(rows, mine.reset_index(drop=True), check_exact=True)
+
+
+def test_a_prior_keeps_the_goal_it_is_given_at_deployment(trained, env_of):
+    from frozensteer import policy
+    from frozensteer.agents import load_actor, load_prior
+
+    cell = experiments.sub_cells("main", PROFILE)[0]  # the clean prior's sub-cell
+    prior = load_prior(training.policy_path("prior", "hopper", "medium", PROFILE, "clean"))
+    np.testing.assert_array_equal(prior.default_goal,
+                                  experiments.cell_inputs(cell, PROFILE).deployment_goal)
+    actor = load_actor(training.policy_path("actor", "hopper", "medium", PROFILE))
+    steered = policy.SteeredPolicy(actor, prior, "poe", alpha=0.5)  # no goal passed
+    assert steered.act(np.zeros(11)).shape == (3,)

@@ -82,3 +82,12 @@ def test_bad_steering_inputs_are_named():
         policy.act(STATES[:2])
     with pytest.raises(ValueError, match="obs must be one observation"):
         fs.SteeredPolicy(actor, prior, "poe", alpha=0.3, goal=GOAL).act(np.zeros((2, 2, 11)))
+
+
+def test_committed_policies_load_by_name():
+    actor = fs.load_actor("hopper-medium", env="hopper")
+    prior = fs.load_prior("hopper-medium-clean", env="hopper")
+    assert actor.obs_dim == prior.obs_dim == 11 and prior.goal_dim == 1
+    with pytest.raises(FileNotFoundError, match=r"no prior called 'hopper-banana'.*"
+                                                r"'hopper-medium-clean'"):
+        fs.load_prior("hopper-banana")

@@ -130,9 +130,11 @@ class SteeredPolicy:
     def __init__(self, actor, prior, rule: str = "poe", *, alpha: float | None = None,
                  beta: float | None = None, goal=None, action_space=None):
         self.condition = Condition(rule, alpha=alpha, beta=beta)  # validated by name
+        goal = getattr(prior, "default_goal", None) if goal is None else goal
         if goal is None and getattr(prior, "goal_dim", 0):
             raise ValueError(f"goal is required: the prior is conditioned on a "
-                             f"{prior.goal_dim}-dimensional goal (pass goal=...)")
+                             f"{prior.goal_dim}-dimensional goal and its file records no "
+                             "deployment goal (pass goal=...)")
         # the networks in float64, as the evaluation engine runs them: the same episodes
         self.actor, self.prior = (copy.deepcopy(m).double() if isinstance(m, torch.nn.Module)
                                   else m for m in (actor, prior))

@@ -16,6 +16,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from frozensteer import __version__
@@ -75,8 +76,9 @@ def cache_key(kind: str, env: str, dataset_key: str, config: dict) -> str:
 
 def save_policy(path: Path, policy: GaussianPolicy, *, kind: str, env: str, dataset_id: str,
                 dataset_key: str, dataset_hash: str, config: dict, curve: list[dict],
-                wall_s: float | None = None) -> Path:
-    """Write ``policy`` (weights only) with its provenance and training time, atomically."""
+                wall_s: float | None = None, deployment_goal=None) -> Path:
+    """Write ``policy`` (weights only) with its provenance and training time, atomically;
+    a prior also keeps the goal it is given at deployment (``deployment_goal``)."""
     payload = {
         "kind": kind, "network": policy.config(),
         "state_dict": {k: v.detach().cpu().clone() for k, v in policy.state_dict().items()},
@@ -85,6 +87,8 @@ def save_policy(path: Path, policy: GaussianPolicy, *, kind: str, env: str, data
         "code_version": __version__, "curve": curve, "wall_s": wall_s,
         "key": cache_key(kind, env, dataset_key, config),
     }
+    if deployment_goal is not None:
+        payload["deployment_goal"] = [float(x) for x in deployment_goal]
     payload["weights_sha256"] = weights_digest(payload["state_dict"])
     return atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
@@ -117,7 +121,12 @@ def load_policy(path: Path, *, env: str | None = None, kind: str | None = None) 
     policy = GaussianPolicy(net["obs_dim"], net["act_dim"], net["goal_dim"],
                             tuple(net["hidden"]))
     policy.load_state_dict(payload["state_dict"])
-    return freeze(policy)
+    frozen = freeze(policy)
+    # the goal a prior is given at deployment, where its file records it (priors trained
+    # since goals were kept); None otherwise
+    goal = payload.get("deployment_goal")
+    frozen.default_goal = None if goal is None else np.asarray(goal, dtype=np.float32)
+    return frozen
 
 
 CRITIC_REQUIRED = ("kind", "network", "state_dict", "actor_key", "env", "dataset_id",

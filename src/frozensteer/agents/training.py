@@ -176,14 +176,17 @@ def _cached(kind, env, dataset, prof, quality, seed, dataset_id, minari_dataset,
         except ValueError as err:  # a broken or damaged file is replaced below
             warnings.warn(f"{err}; training it again", stacklevel=2)
     start = time.perf_counter()
-    policy, curve, *critics = fit(from_minari(minari_dataset), key)
+    data = from_minari(minari_dataset)
+    policy, curve, *critics = fit(data, key)
     # a resumable trainer's curve counts its time over every session it ran in
     wall_s = curve[-1].get("wall_s") if curve else None
     saved = save_policy(path, policy, kind=kind, env=env, dataset_id=dataset_id,
                         dataset_key=data_key,
                         dataset_hash=datasets.content_digest(minari_dataset),
                         config=config, curve=curve,
-                        wall_s=wall_s or round(time.perf_counter() - start, 1))
+                        wall_s=wall_s or round(time.perf_counter() - start, 1),
+                        deployment_goal=(family(env).deployment_goal(data, prof)
+                                         if kind == "prior" else None))
     if critics:
         save_critics(critic_path(env, dataset, prof, seed), critics[0], actor_key=key,
                      env=env, dataset_id=dataset_id, dataset_key=data_key, config=config)
