@@ -307,3 +307,38 @@ def test_a_prior_keeps_the_goal_it_is_given_at_deployment(trained, env_of):
     actor = load_actor(training.policy_path("actor", "hopper", "medium", PROFILE))
     steered = policy.SteeredPolicy(actor, prior, "poe", alpha=0.5)  # no goal passed
     assert steered.act(np.zeros(11)).shape == (3,)
+
+
+def test_a_run_waits_for_a_sub_cell_another_run_holds(trained, env_of, monkeypatch, tmp_path):
+    import threading
+
+    fresh_results(monkeypatch, tmp_path)
+    experiments.run_study("main", PROFILE, workers=1, progress=False)
+    cell = experiments.sub_cells("main", PROFILE)[0]
+    folder = experiments.sub_cell_dir(cell, PROFILE)
+    saved = {p: p.read_bytes() for p in folder.iterdir()}
+    for path in saved:
+        path.unlink()
+    calls = []
+    real = evaluate.evaluate
+    monkeypatch.setattr(evaluate, "evaluate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    planned, plan = threading.Event(), experiments._plan
+
+    def watched(c, *args):
+        out = plan(c, *args)
+        if c == cell and out[1].todo:
+            planned.set()  # the run has seen the sub-cell missing
+        return out
+
+    monkeypatch.setattr(experiments, "_plan", watched)
+    with provenance.locked(folder):  # another run is computing this sub-cell
+        other = threading.Thread(target=experiments.run_study, args=("main", PROFILE),
+                                 kwargs={"workers": 1, "progress": False})
+        other.start()
+        assert planned.wait(timeout=120)
+        other.join(timeout=2)
+        assert other.is_alive()  # it waits for the lock
+        for path, data in saved.items():  # ... while the other run stores the sub-cell
+            path.write_bytes(data)
+    other.join(timeout=120)
+    assert not other.is_alive() and calls == []  # it found the rows and computed none
