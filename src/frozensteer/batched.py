@@ -97,7 +97,6 @@ def run_batched(make_env: Callable[[], gym.Env], seeds: Sequence[int], policy: P
         cost = base._ctrl_cost_weight * np.sum(np.square(actions), axis=1)
         reward = base._forward_reward_weight * velocity
         if ant:
-            reward = velocity * base._forward_reward_weight
             cost = cost + base._contact_cost_weight * np.sum(
                 np.square(contacts.forces[index]), axis=(1, 2))
         if spec["healthy"]:
