@@ -187,3 +187,29 @@ def test_a_damaged_file_is_never_certified_by_the_manifest(tmp_path, monkeypatch
     with pytest.raises(DamagedCheckpoint):
         training.write_manifest("smoke")
     assert manifest.read_bytes() == certified
+
+
+def test_critics_are_verified_like_policies(tmp_path):
+    import json
+
+    from frozensteer.agents.checkpoint import (DamagedCheckpoint, load_critics, read_critics,
+                                               save_critics)
+    from frozensteer.agents.iql import Critics
+
+    folder = tmp_path / "paper" / "critic"
+    path = save_critics(folder / "hopper-medium.pt", Critics(5, 3, (8, 8)), actor_key="k",
+                        env="hopper", dataset_id="frozensteer/hopper/medium-v0",
+                        dataset_key="recipe:abc", config={})
+    digest = read_critics(path)["weights_sha256"]
+    payload = torch.load(path, weights_only=True)
+    payload["state_dict"]["value.0.weight"].view(torch.int32)[0, 0] ^= 1
+    torch.save(payload, path)
+    with pytest.raises(DamagedCheckpoint, match="weights differ from the digest"):
+        load_critics(path)
+    del payload["weights_sha256"]  # as the first critics were written
+    torch.save(payload, path)
+    assert read_critics(path)["weights_sha256"] != digest  # keyed on the file instead
+    (tmp_path / "paper" / "manifest.json").write_text(json.dumps(
+        {"critics": {"critic/hopper-medium.pt": {"sha256": "0" * 64}}}))
+    with pytest.raises(DamagedCheckpoint, match="git checkout -- "):
+        load_critics(path)

@@ -49,8 +49,8 @@ def policy_id(path: Path) -> str:
     return payload.get("weights_sha256") or sha256(path)
 
 
-def _verify(path: Path, payload: dict) -> None:
-    if "weights_sha256" in payload:
+def _verify(path: Path, payload: dict, section: str = "policies") -> None:
+    if "weights_sha256" in payload and section == "policies":
         if weights_digest(payload["state_dict"]) != payload["weights_sha256"]:
             raise DamagedCheckpoint(
                 f"checkpoint {path}: its weights differ from the digest recorded when it was "
@@ -59,14 +59,16 @@ def _verify(path: Path, payload: dict) -> None:
         return
     manifest = path.parents[1] / "manifest.json"
     try:
-        listed = json.loads(manifest.read_text())["policies"]
+        listed = json.loads(manifest.read_text())[section]
     except (OSError, ValueError, KeyError):
         return  # no record to check against (a file of an older checkout)
     entry = listed.get(path.relative_to(path.parents[1]).as_posix())
     if entry is not None and sha256(path) != entry["sha256"]:
+        repair = (f"retrain it with `{entry['command']}`" if "command" in entry
+                  else "retrain its actor")
         raise DamagedCheckpoint(
-            f"checkpoint {path} differs from the sha256 {manifest} recorded for it; restore "
-            f"it with `git checkout -- {path}`, or retrain it with `{entry['command']}`")
+            f"{path} differs from the sha256 {manifest} recorded for it; restore it with "
+            f"`git checkout -- {path}`, or {repair}")
 
 
 def cache_key(kind: str, env: str, dataset_key: str, config: dict) -> str:
@@ -174,7 +176,10 @@ def read_critics(path: Path, *, env: str | None = None) -> dict:
         raise ValueError(f"{path} is not a frozensteer critic file (lacks {missing})")
     if env is not None and payload["env"] != env:
         raise ValueError(f"critic file {path} is for env {payload['env']!r}, not {env!r}")
-    if weights_digest(payload["state_dict"]) != payload.get("weights_sha256"):
+    if "weights_sha256" not in payload:  # written before digests: its manifest's sha256
+        _verify(path, payload, section="critics")
+        payload["weights_sha256"] = sha256(path)
+    elif weights_digest(payload["state_dict"]) != payload["weights_sha256"]:
         raise DamagedCheckpoint(f"critic file {path}: its weights differ from the digest "
                                 "recorded when it was written; restore or retrain its actor")
     return payload
