@@ -225,6 +225,7 @@ def test_runs_killed_at_random_moments_end_with_the_same_table(trained, env_of, 
     import signal
     import subprocess
     import sys
+    import time
 
     def home(name):
         path = tmp_path / name
@@ -240,7 +241,9 @@ def test_runs_killed_at_random_moments_end_with_the_same_table(trained, env_of, 
               "'smoke', '--workers', '1']))")
 
     def run(where, kill_after=None):
-        env = {**os.environ, "FROZENSTEER_HOME": str(where)}
+        # each home its own cache: every run draws what it needs, as the first one did
+        env = {**os.environ, "FROZENSTEER_HOME": str(where),
+               "FROZENSTEER_CACHE": str(where / "cache")}
         proc = subprocess.Popen([sys.executable, "-c", script], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -251,10 +254,12 @@ def test_runs_killed_at_random_moments_end_with_the_same_table(trained, env_of, 
             return None
 
     whole = home("whole")
+    start = time.perf_counter()
     assert run(whole) == 0
+    duration = time.perf_counter() - start
     killed, rng, kills = home("killed"), random.Random(0), 0
-    for _ in range(4):  # bounded: four kills at seeded random moments
-        kills += run(killed, kill_after=rng.uniform(2.0, 12.0)) is None
+    for _ in range(4):  # bounded: four kills at seeded random moments of a run's duration
+        kills += run(killed, kill_after=rng.uniform(0.2, 0.8) * duration) is None
     assert run(killed) == 0
     study = experiments.study_path("main", "smoke")
     assert kills >= 1  # the test did kill runs
