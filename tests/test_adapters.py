@@ -1,9 +1,6 @@
 """Outside policies as frozen actors: SB3's SAC against its own predict, and plain functions."""
 
 import functools
-import json
-from pathlib import Path
-
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -13,18 +10,13 @@ from frozensteer import adapters
 from frozensteer.evaluate import evaluate
 from frozensteer.rules import Condition
 
-BEHAVIOUR = Path(__file__).resolve().parents[1] / "artifacts" / "behaviour" / "paper" / "hopper"
-
-
 def committed_sac():
-    """The committed hopper medium behaviour policy, loaded into an SB3 SAC model."""
+    """The committed hopper medium behaviour policy, read by SB3's own loader."""
     from stable_baselines3 import SAC
 
-    step = json.loads((BEHAVIOUR / "picks.json").read_text())["medium_step"]
-    model = SAC("MlpPolicy", gym.make("Hopper-v5"), buffer_size=1, device="cpu")
-    model.actor.load_state_dict(torch.load(BEHAVIOUR / "checkpoints" / f"step_{step:07d}.pt",
-                                           weights_only=True))
-    return model
+    from frozensteer.data.picks import sb3_archive
+
+    return SAC.load(sb3_archive("hopper", "paper"), device="cpu")
 
 
 def test_the_sb3_adapter_s_mean_is_sb3_s_deterministic_action():
@@ -40,6 +32,15 @@ def test_the_sb3_adapter_s_mean_is_sb3_s_deterministic_action():
     rows = evaluate(functools.partial(gym.make, "Hopper-v5", max_episode_steps=30), actor,
                     None, None, [Condition("frozen")], [0])
     assert rows["length"].iloc[0] > 0
+    # a steered SB3 policy clips to the bounds from_sb3 recorded; evaluate takes an env id
+    from frozensteer.agents import GaussianPolicy, freeze
+    from frozensteer.policy import SteeredPolicy
+
+    prior = freeze(GaussianPolicy(11, 3, 1, hidden=(8,)))
+    steered = SteeredPolicy(actor, prior, "poe", alpha=0.5, goal=[3.0])
+    np.testing.assert_array_equal(steered.low, model.action_space.low)
+    again = evaluate("Hopper-v5", actor, None, None, [Condition("frozen")], [0])
+    assert again["length"].iloc[0] >= rows["length"].iloc[0]  # the same start, untruncated
     unsquashed = adapters.from_sb3(model, squash="none")(torch.as_tensor(obs))
     assert not np.allclose(unsquashed.mean.numpy(), mine)
     with pytest.raises(ValueError, match="squash must be one of"):

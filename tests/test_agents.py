@@ -213,3 +213,59 @@ def test_critics_are_verified_like_policies(tmp_path):
         {"critics": {"critic/hopper-medium.pt": {"sha256": "0" * 64}}}))
     with pytest.raises(DamagedCheckpoint, match="git checkout -- "):
         load_critics(path)
+
+
+def test_a_prior_takes_what_a_user_passes_and_one_goal_for_the_batch():
+    import numpy as np
+
+    prior = make_policy(goal_dim=1)
+    obs = np.random.default_rng(0).normal(size=(4, 5))  # numpy float64, a float32 network
+    with torch.no_grad():
+        expected = prior(torch.as_tensor(obs, dtype=torch.float32), torch.full((4, 1), 0.5))
+    for goal in (0.5, [0.5], np.array([[0.5]]), torch.full((4, 1), 0.5)):
+        got = prior(obs, goal)
+        assert got.mean.dtype == torch.float64 and got.shape == (4, 3)
+        torch.testing.assert_close(got.mean, expected.mean.double(), rtol=0, atol=0)
+    one = prior(obs[0], [0.5])
+    assert one.shape == (3,)  # one row: a matrix-vector product, equal to float32 rounding
+    torch.testing.assert_close(one.mean, got.mean[0], rtol=1e-6, atol=1e-7)
+    assert torch.equal(prior(obs[0], [[0.5]]).mean, one.mean)
+    with pytest.raises(ValueError, match=r"goal must have goal_dim=1 value\(s\) per row, for a "
+                                         r"batch of 4: .* got shape \(4, 2\)"):
+        prior(obs, np.zeros((4, 2)))
+    with pytest.raises(ValueError, match=r"got shape \(3, 1\)"):
+        prior(obs, np.zeros((3, 1)))
+    with pytest.raises(ValueError, match=r"obs must be one observation \(5,\) or a batch "
+                                         r"\(B, 5\), got shape \(4, 6\)"):
+        prior(np.zeros((4, 6)), 0.5)
+    with pytest.raises(ValueError, match="records no deployment goal"):
+        prior(obs)
+    prior.default_goal = np.array([0.5], dtype=np.float32)
+    assert torch.equal(prior(obs).mean, got.mean)  # the recorded goal, when none is given
+
+
+def test_a_prior_s_deployment_goal_is_in_its_file_or_its_manifest(tmp_path):
+    from frozensteer.agents import training
+    from frozensteer.profiles import get_profile
+
+    root = tmp_path / "paper"
+    (root / "prior").mkdir(parents=True)
+
+    def save_prior(name, curve=(), **goal):
+        return save_policy(root / "prior" / name, make_policy(goal_dim=1), kind="prior",
+                           env="hopper", dataset_id="frozensteer/hopper/medium-v0",
+                           dataset_key="recipe:abc", dataset_hash="abc",
+                           config={"quality": "clean"}, curve=list(curve), **goal)
+
+    new = save_prior("hopper-medium-clean.pt", deployment_goal=[3.0])
+    old = save_prior("hopper-medium-degraded.pt")  # trained before files kept their goal
+    assert load_prior(new).default_goal.tolist() == [3.0]
+    assert load_prior(old).default_goal is None
+    prof = get_profile("paper")
+    training._write_policy_manifest(prof, root, goals={old.name: [2.5]})
+    assert load_prior(old).default_goal.tolist() == [2.5]
+    training._write_policy_manifest(prof, root)  # rebuilt: the recorded goal is kept
+    assert load_prior(old).default_goal.tolist() == [2.5]
+    save_prior("hopper-medium-degraded.pt", curve=[{"step": 1}])  # another file: not its goal
+    training._write_policy_manifest(prof, root)
+    assert load_prior(old).default_goal is None

@@ -20,13 +20,28 @@ SMOKE = ROOT / "_build" / "smoke"
 
 
 def toc_chapters():
+    """The executed chapters of the table of contents (static pages, such as the API
+    reference, are not notebooks)."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [Path(entry["file"]).name for entry in toc["chapters"]]
+    return [Path(entry["file"]).name for entry in toc["chapters"]
+            if entry["file"].startswith("book/executed/")]
 
 
 def test_every_chapter_source_is_in_the_toc():
     sources = sorted(p.stem for p in (ROOT / "book" / "notebooks").glob("*.md"))
     assert sorted(toc_chapters()) == sources
+
+
+def test_the_how_to_s_user_code_is_as_short_as_its_prose_says():
+    import re
+
+    source = (ROOT / "book" / "notebooks" / "steer.md").read_text()
+    cells = re.findall(r"```\{code-cell\} ipython3\n:tags: \[user-code\]\n(.*?)```", source,
+                       re.S)
+    lines = [line for cell in cells for line in cell.splitlines()
+             if line.strip() and not line.strip().startswith("#")]
+    said = re.search(r"That is (\d+) lines of user code", source)
+    assert cells and said and int(said.group(1)) == len(lines) < 15
 
 
 def test_book_builds_strictly_at_smoke(tmp_path):

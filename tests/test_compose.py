@@ -254,8 +254,42 @@ def test_a_coefficient_of_the_wrong_shape_names_itself(xp):
     actor = DiagGaussian(make(3, 2), make(3, 2) + 1)
     with pytest.raises(ValueError, match=r"alpha of shape \(4, 1\) does not broadcast"):
         poe(actor, actor, make(4, 1) + 0.5)
-    with pytest.raises(ValueError, match=r"beta of shape \(5,\) does not broadcast"):
+    with pytest.raises(ValueError, match=r"beta of shape \(5,\) is ambiguous .* shape \(5, 1\)"):
         kl_reg(actor, actor, make(5) + 0.5)
+    # one alpha per row of a batch whose size equals the action dimension: refused, not
+    # silently applied per action dimension
+    square = DiagGaussian(make(2, 2), make(2, 2) + 1)
+    with pytest.raises(ValueError, match=r"alpha of shape \(2,\) is ambiguous"):
+        poe(square, square, make(2) + 0.5)
+    # the coefficient is checked against the pair's batch, not the actor's alone
+    one = DiagGaussian(make(1, 2), make(1, 2) + 1)
+    with pytest.raises(ValueError, match=r"alpha of shape \(4, 1\) does not broadcast"):
+        poe(one, actor, make(4, 1) + 0.5)
+    assert poe(one, actor, make(3, 1) + 0.5).shape == (3, 2)
+
+
+@pytest.mark.parametrize("xp", [np, torch])
+def test_a_gaussian_from_a_log_std_a_number_or_torch(xp):
+    mean = xp.zeros((4, 2)) if xp is np else torch.zeros(4, 2, dtype=torch.float64)
+    log_std = mean - 1.0
+    from_log = DiagGaussian.from_log_std(mean, log_std)
+    assert float(from_log.std[0, 0]) == pytest.approx(np.exp(-1.0), rel=1e-15)
+    assert float(DiagGaussian.from_log_std(mean, -1.0).std[3, 1]) == float(from_log.std[0, 0])
+    plain = DiagGaussian(mean, 0.3)
+    assert plain.std.shape == (4, 2) and float(plain.std[2, 1]) == 0.3
+    assert plain.std.dtype == mean.dtype
+    with pytest.raises(ValueError, match="pass exp\\(log_std\\)"):
+        DiagGaussian(mean, -0.5)
+    if xp is torch:
+        normal = from_log.to_torch()
+        assert isinstance(normal, torch.distributions.Normal)
+        back = DiagGaussian.from_torch(normal)
+        assert torch.equal(back.mean, from_log.mean) and torch.equal(back.std, from_log.std)
+    else:
+        with pytest.raises(ValueError, match="to_torch needs torch tensors"):
+            from_log.to_torch()
+    with pytest.raises(ValueError, match="must be a torch.distributions.Normal"):
+        DiagGaussian.from_torch((mean, log_std))
 
 
 def test_an_overflow_of_the_rule_itself_says_so():

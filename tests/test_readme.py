@@ -25,3 +25,15 @@ def test_the_data_vocabulary_the_readme_promises_is_importable():
         assert "level must be one of" in str(err)
     else:
         raise AssertionError("an unknown level was accepted")
+
+
+def test_readme_steering_example_runs(monkeypatch):
+    import numpy as np
+
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    monkeypatch.chdir(README.parent)  # its archive path is relative to the checkout
+    namespace = {}
+    exec(blocks[1], namespace)
+    action = namespace["action"]
+    assert action.shape == (3,) and np.all(np.abs(action) <= 1)
+    assert namespace["pick"].alpha in namespace["pick"].curve or namespace["pick"].alpha == 0

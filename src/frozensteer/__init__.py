@@ -7,8 +7,10 @@ The library behind the executable reproduction of "When Policies Cannot Be Retra
 - ``Condition``: a rule of the registry and its coefficient (``rules``);
 - ``load_actor``, ``load_prior``: frozen frozensteer policies from their files (``agents``);
   ``from_sb3``, ``from_callable``: an outside policy as a frozen actor (``adapters``);
-- ``kl_curve``, ``select_alpha``: the KL-budget selector on your own states, and
-  ``SteeredPolicy``: a composed policy that acts, with SB3's ``predict`` (``policy``).
+- ``visited_states``, ``kl_curve``, ``select_alpha``: the KL-budget selector on your own
+  policy's states, and ``SteeredPolicy``: a composed policy that acts, with SB3's
+  ``predict`` (``policy``);
+- ``evaluate``: the paired evaluation of conditions on the same reset seeds (``evaluate``).
 """
 
 import importlib
@@ -20,7 +22,8 @@ _WHERE = {"DiagGaussian": "frozensteer.compose", "poe": "frozensteer.compose",
           "Condition": "frozensteer.rules", "load_actor": "frozensteer.agents",
           "load_prior": "frozensteer.agents", "from_sb3": "frozensteer.adapters",
           "from_callable": "frozensteer.adapters", "kl_curve": "frozensteer.policy",
-          "select_alpha": "frozensteer.policy", "SteeredPolicy": "frozensteer.policy"}
+          "select_alpha": "frozensteer.policy", "SteeredPolicy": "frozensteer.policy",
+          "visited_states": "frozensteer.policy", "evaluate": "frozensteer.evaluate"}
 __all__ = list(_WHERE)
 
 

@@ -9,13 +9,15 @@ environment's actions whose mean is the action it would execute.  These adapters
   at ``mu`` (the delta method): mean ``tanh(mu)``, standard deviation
   ``(1 - tanh(mu)^2) sigma``, both rescaled to the bounds and the std floored at
   ``min_std`` (it vanishes where tanh saturates); its mean is SB3's own deterministic
-  action, so alpha = 0 executes SB3's policy.  ``squash="none"`` takes the pre-squash
+  action (equal to SB3's ``predict(obs, deterministic=True)`` within 1e-6: SB3 rescales to
+  the bounds in float32, the adapter in the dtype of the observations), so alpha = 0
+  executes SB3's policy.  ``squash="none"`` takes the pre-squash
   ``N(mu, sigma)`` as if it were over actions: the engine then executes ``clip(mu)``, a
   different policy, and D(alpha) is measured on the unsquashed Gaussian.
 - ``from_callable(fn, output=...)``: any function of a batch of observations returning
   ``(mean, std)``, ``(mean, log_std)`` or a ``torch.distributions.Normal``.
 
-Both are ``torch.nn.Module``s, so the evaluation engine's float64 copy works; the wrapped
+Both are torch modules (``torch.nn.Module``), so the evaluation engine's float64 copy works; the wrapped
 network keeps its own dtype (SB3's casts observations to float32), and the result comes back
 in the dtype of the observations.
 """
@@ -79,7 +81,9 @@ def from_sb3(model, *, squash: str = "delta", min_std: float = math.exp(-5)) -> 
         raise ValueError(f"from_sb3 needs an SB3 model or policy whose actor has "
                          f"get_action_dist_params (SAC), got {type(model).__name__}")
     space = policy.action_space
-    return SB3Actor(actor, space.low, space.high, squash, min_std).eval()
+    adapted = SB3Actor(actor, space.low, space.high, squash, min_std).eval()
+    adapted.action_space = space  # SteeredPolicy clips to it
+    return adapted
 
 
 class CallableActor(_Frozen):

@@ -5,7 +5,7 @@ float32 and float64, for any batch shape (the last axis is the action dimension)
 broadcasting.  Coefficients ``alpha`` and ``beta`` may be Python numbers or arrays that
 broadcast against the batch, so one call can compose many conditions at once.
 
-The rules (PROTOCOL.md section 2), per action dimension:
+The rules (protocol chapter, "Policies and composition rules"), per action dimension:
 
 =================  ===========================================  =============================
 rule               mean                                         variance
@@ -46,7 +46,11 @@ class DiagGaussian:
     their common shape.
     """
 
-    def __init__(self, mean: Array, std: Array):
+    def __init__(self, mean: Array, std: Array | float):
+        if isinstance(std, (int, float, np.number)) and not isinstance(std, bool) and \
+                isinstance(mean, (torch.Tensor, np.ndarray)):  # one spread for every entry
+            std = (torch.full_like(mean, float(std)) if isinstance(mean, torch.Tensor)
+                   else np.full_like(mean, float(std)))
         _same_backend(mean=mean, std=std)
         _check_floating(mean=mean, std=std)
         _check_finite("mean", mean)
@@ -60,6 +64,31 @@ class DiagGaussian:
         shape = _broadcast_shape(mean=mean, std=std)
         self.mean = _broadcast_to(mean, shape)
         self.std = _broadcast_to(std, shape)
+
+    @classmethod
+    def from_log_std(cls, mean: Array, log_std: Array | float) -> DiagGaussian:
+        """``N(mean, diag(exp(log_std)**2))``: for networks that output a log standard
+        deviation (SB3's and most offline-RL code's convention)."""
+        if isinstance(log_std, (int, float, np.number)) and not isinstance(log_std, bool):
+            return cls(mean, math.exp(log_std))
+        _same_backend(mean=mean, log_std=log_std)
+        return cls(mean, _xp(log_std).exp(log_std))
+
+    @classmethod
+    def from_torch(cls, normal: torch.distributions.Normal) -> DiagGaussian:
+        """The same Gaussian as a ``torch.distributions.Normal`` (independent per action
+        dimension)."""
+        if not isinstance(normal, torch.distributions.Normal):
+            raise ValueError(f"normal must be a torch.distributions.Normal, got "
+                             f"{type(normal).__name__}")
+        return cls(normal.mean, normal.stddev)
+
+    def to_torch(self) -> torch.distributions.Normal:
+        """This Gaussian as a ``torch.distributions.Normal`` (tensors only)."""
+        if not isinstance(self.mean, torch.Tensor):
+            raise ValueError("to_torch needs torch tensors, got numpy arrays: build the "
+                             "DiagGaussian from torch.as_tensor(mean), torch.as_tensor(std)")
+        return torch.distributions.Normal(self.mean, self.std)
 
     @property
     def var(self) -> Array:
@@ -114,7 +143,7 @@ def prior_only(actor: DiagGaussian, prior: DiagGaussian) -> DiagGaussian:
 def additive(actor: DiagGaussian, prior: DiagGaussian, alpha: Array) -> DiagGaussian:
     """Mean interpolation ``(1 - alpha) mu_A + alpha mu_G`` with the actor's spread."""
     _check_pair(actor, prior)
-    alpha = _cast(_check_alpha(alpha, actor.mean), actor.mean)
+    alpha = _cast(_check_alpha(alpha, _batch_like(actor, prior)), actor.mean)
     mean = actor.mean + alpha * (prior.mean - actor.mean)
     return DiagGaussian(mean, actor.std + 0 * mean)
 
@@ -122,7 +151,7 @@ def additive(actor: DiagGaussian, prior: DiagGaussian, alpha: Array) -> DiagGaus
 def poe(actor: DiagGaussian, prior: DiagGaussian, alpha: Array) -> DiagGaussian:
     """Product of experts ``pi_A^(1-alpha) pi_G^alpha``, normalised (alpha in [0, 1])."""
     _check_pair(actor, prior)
-    alpha = _check_alpha(alpha, actor.mean)
+    alpha = _check_alpha(alpha, _batch_like(actor, prior))
     # 1 - alpha in float64 before casting: float32 cannot resolve it near alpha = 1
     actor_term = _cast(1 - alpha, actor.mean) * actor.precision
     prior_term = _cast(alpha, actor.mean) * prior.precision
@@ -132,7 +161,7 @@ def poe(actor: DiagGaussian, prior: DiagGaussian, alpha: Array) -> DiagGaussian:
 def kl_reg(actor: DiagGaussian, prior: DiagGaussian, beta: Array) -> DiagGaussian:
     """The maximiser of ``E_pi[beta log pi_G] - KL(pi || pi_A)``: ``pi_A pi_G^beta``, normalised."""
     _check_pair(actor, prior)
-    beta = _cast(_check_beta(beta, actor.mean), actor.mean)
+    beta = _cast(_check_beta(beta, _batch_like(actor, prior)), actor.mean)
     actor_term = actor.precision + 0 * beta
     prior_term = beta * prior.precision
     return _precision_weighted(actor, prior, actor_term, prior_term)
@@ -271,6 +300,12 @@ def _as_coefficient(name: str, value, like):
         if isinstance(value, torch.Tensor) and value.is_complex() or \
                 isinstance(value, np.ndarray) and np.iscomplexobj(value):
             raise ValueError(f"{name} must be real, got dtype {value.dtype}")
+        if like is not None and value.ndim == 1 and value.shape[0] > 1 and like.ndim > 1:
+            raise ValueError(f"{name} of shape {tuple(value.shape)} is ambiguous against the "
+                             f"batch of shape {tuple(like.shape)} (it would apply per action "
+                             f"dimension, or fail): give one {name} per row as shape "
+                             f"({value.shape[0]}, 1), or per action dimension as shape "
+                             f"(1, {value.shape[0]})")
         if like is not None:
             try:
                 np.broadcast_shapes(tuple(value.shape), tuple(like.shape))
@@ -282,6 +317,12 @@ def _as_coefficient(name: str, value, like):
     if isinstance(like, torch.Tensor) or isinstance(value, torch.Tensor):
         return torch.as_tensor(value, dtype=torch.float64)
     return np.asarray(value, dtype=np.float64)
+
+
+def _batch_like(actor: DiagGaussian, prior: DiagGaussian):
+    """The actor's mean broadcast to the pair's common shape: what a coefficient must
+    broadcast against."""
+    return _broadcast_to(actor.mean, _broadcast_shape(actor=actor.mean, prior=prior.mean))
 
 
 def _cast(coefficient, like):

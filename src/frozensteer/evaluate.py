@@ -60,10 +60,13 @@ def evaluate(make_env: Callable[[], gym.Env], actor, prior, goal: np.ndarray,
     observations are dictionaries that carry it (``observation`` and ``desired_goal``, as
     AntMaze's evaluation view).  ``prior`` may be None when no condition's rule uses it.
     ``networks`` holds the extra frozen networks the conditions' rules declare (by name).
-    ``make_env`` must be picklable when ``workers > 1``.  ``engine`` "auto" steps the
+    ``make_env`` is a function that makes the environment (picklable when ``workers > 1``),
+    or a Gymnasium id.  ``engine`` "auto" steps the
     environments ``frozensteer.batched`` reproduces in a MuJoCo batch, "gymnasium" always
     steps Gymnasium's (the reference path: both give the same rows).
     """
+    if isinstance(make_env, str):
+        make_env = functools.partial(gym.make, make_env)
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
     if mode not in MODES:

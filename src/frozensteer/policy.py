@@ -1,6 +1,7 @@
 """Steering a frozen policy at deployment: the KL-budget selector on your own states, and a
 steered policy object that acts.
 
+- ``visited_states(policy, env, seeds)``: the observations your policy meets, to select on;
 - ``kl_curve(actor, prior, states, alphas, goal)``: D(alpha), the mean KL(PoE(alpha) ||
   actor) in nats over ``states`` (float64);
 - ``select_alpha(actor, prior, states, epsilon, goal)``: the largest alpha whose D is within
@@ -20,13 +21,16 @@ a batch, any float dtype, and the goal one row for the whole batch.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import gymnasium as gym
 import numpy as np
 import torch
 
 from frozensteer import compose
+from frozensteer.rollout import run_episodes
 from frozensteer.rules import Condition
 
 GRID = (0.1, 0.3, 0.5, 0.7, 0.9)
@@ -65,6 +69,29 @@ def _pair(actor, prior, obs: torch.Tensor, goal, dtype=torch.float32
     g = prior(obs.to(dtype), None if goal is None else goal.to(dtype))
     return tuple(compose.DiagGaussian(torch.as_tensor(d.mean).double(),
                                       torch.as_tensor(d.std).double()) for d in (a, g))
+
+
+def visited_states(policy, env, seeds: Sequence[int], *, deterministic: bool = True
+                   ) -> np.ndarray:
+    """Every observation ``policy`` meets in one episode per reset seed of ``env`` (a
+    Gymnasium id, or a function that makes the environment), stacked ``(N, obs_dim)``: the
+    states of your own policy to give ``select_alpha``.  ``policy`` has SB3's ``predict``
+    (an SB3 model, a ``SteeredPolicy``) or is a function of a batch of observations
+    returning actions."""
+    if not (hasattr(policy, "predict") or callable(policy)):
+        raise ValueError(f"policy must have SB3's predict or be a function of observations, "
+                         f"got {type(policy).__name__}")
+    make_env = functools.partial(gym.make, env) if isinstance(env, str) else env
+    seen = []
+
+    def act(obs, _index):
+        seen.append(np.asarray(obs))
+        if hasattr(policy, "predict"):
+            return policy.predict(obs, deterministic=deterministic)[0]
+        return policy(obs)
+
+    run_episodes(make_env, list(seeds), act)
+    return np.concatenate(seen)
 
 
 def kl_curve(actor, prior, states, alphas: Sequence[float] = GRID, goal=None,
@@ -125,7 +152,10 @@ class SteeredPolicy:
 
     ``SteeredPolicy(actor, prior, "poe", alpha=0.3, goal=g, action_space=env.action_space)``;
     ``dist(obs)`` is the composed Gaussian, ``act(obs)`` its mean (``deterministic=False``:
-    a sample, drawn with ``rng``) clipped to the action bounds, and ``predict`` is SB3's."""
+    a sample, drawn with ``rng``) clipped to the action bounds, and ``predict`` is SB3's.
+    The goal defaults to the one the prior records (``prior.default_goal``), the action
+    bounds to the actor's ``action_space`` (``from_sb3`` records it); without bounds,
+    actions are not clipped."""
 
     def __init__(self, actor, prior, rule: str = "poe", *, alpha: float | None = None,
                  beta: float | None = None, goal=None, action_space=None):
@@ -139,6 +169,7 @@ class SteeredPolicy:
         self.actor, self.prior = (copy.deepcopy(m).double() if isinstance(m, torch.nn.Module)
                                   else m for m in (actor, prior))
         self.goal = goal
+        action_space = action_space or getattr(actor, "action_space", None)
         self.low = None if action_space is None else np.asarray(action_space.low)
         self.high = None if action_space is None else np.asarray(action_space.high)
 

@@ -2,7 +2,7 @@
 
 One name selects all of them: ``smoke`` (CI and nbval; the whole pipeline in minutes, its
 numbers mean nothing), ``quick`` (the whole pipeline in about an hour on two cores) and
-``paper`` (the reconstructed protocol as written in PROTOCOL.md).  Every result records the
+``paper`` (the reconstructed protocol, as the protocol chapter states it).  Every result records the
 profile that made it.
 """
 
@@ -14,16 +14,17 @@ from dataclasses import dataclass, field
 ALPHAS = (0.1, 0.3, 0.5, 0.7, 0.9)
 LOCOMOTION_ENVS = ("hopper", "halfcheetah", "walker2d", "ant")
 
-# Online SAC budgets of the behaviour policies (env steps): PROTOCOL.md's, and the paper
-# profile's, which raises a budget where the protocol's did not reach a sensible expert (one
-# clearly beyond D4RL's medium returns; the data chapter shows the numbers).
+# Online SAC budgets of the behaviour policies (env steps): the protocol's first
+# reconstruction's, and the paper profile's, which raises a budget where the first did not
+# reach a sensible expert (one clearly beyond D4RL's medium returns; the data chapter shows
+# the numbers).
 PROTOCOL_SAC_STEPS = {"hopper": 300_000, "walker2d": 500_000, "halfcheetah": 500_000,
                       "ant": 500_000,
                       # the goal-reaching controller that drives the AntMaze data
                       "antmaze": 500_000}
 PAPER_SAC_STEPS = {**PROTOCOL_SAC_STEPS, "halfcheetah": 1_000_000}
 BEHAVIOUR_ENVS = (*LOCOMOTION_ENVS, "antmaze")
-# Env steps per SAC gradient step.  PROTOCOL.md trains with one update per env step; on the
+# Env steps per SAC gradient step.  The protocol trains with one update per env step; on the
 # 2-core machine this project is built on, SB3 SAC managed 47 updates/s, so a 500k-step run took
 # about 3 hours, longer than a working session, and its replay buffer is too large to commit
 # for a resume elsewhere.  The three 500k-step runs therefore take one update per 2 env steps

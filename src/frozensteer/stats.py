@@ -1,4 +1,4 @@
-"""Statistics of the results tables (PROTOCOL.md sections 6 and 7), all with fixed seeds.
+"""Statistics of the results tables (protocol chapter, "Statistics and the KL-budget selector"), all with fixed seeds.
 
 - ``bootstrap_ci``: percentile bootstrap CI of a mean; ``condition_scores``: the mean score
   and CI of every condition of every sub-cell; ``poe_klreg_pairs``: PoE and KL-Reg

@@ -57,18 +57,36 @@ def _verify(path: Path, payload: dict, section: str = "policies") -> None:
                 "written; restore it (`git checkout -- <file>` for a committed one) or delete "
                 "it and train it again")
         return
+    entry = manifest_entry(path, section)
     manifest = path.parents[1] / "manifest.json"
-    try:
-        listed = json.loads(manifest.read_text())[section]
-    except (OSError, ValueError, KeyError):
-        return  # no record to check against (a file of an older checkout)
-    entry = listed.get(path.relative_to(path.parents[1]).as_posix())
     if entry is not None and sha256(path) != entry["sha256"]:
         repair = (f"retrain it with `{entry['command']}`" if "command" in entry
                   else "retrain its actor")
         raise DamagedCheckpoint(
             f"{path} differs from the sha256 {manifest} recorded for it; restore it with "
             f"`git checkout -- {path}`, or {repair}")
+
+
+def manifest_entry(path: Path, section: str = "policies") -> dict | None:
+    """What the profile's ``manifest.json`` records for the file at ``path`` (None where it
+    lists none: a file outside a profile's folder, or of an older checkout)."""
+    path = Path(path)
+    try:
+        listed = json.loads((path.parents[1] / "manifest.json").read_text())[section]
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+    return listed.get(path.relative_to(path.parents[1]).as_posix())
+
+
+def recorded_goal(path: Path, payload: dict) -> list[float] | None:
+    """The deployment goal of the prior at ``path``: kept in the file by priors trained
+    since goals were kept, and in the manifest entry (same file sha256) for older ones."""
+    if "deployment_goal" in payload:
+        return payload["deployment_goal"]
+    entry = manifest_entry(path) or {}
+    if "deployment_goal" in entry and entry["sha256"] == sha256(path):
+        return entry["deployment_goal"]
+    return None
 
 
 def cache_key(kind: str, env: str, dataset_key: str, config: dict) -> str:
@@ -124,9 +142,7 @@ def load_policy(path: Path, *, env: str | None = None, kind: str | None = None) 
                             tuple(net["hidden"]))
     policy.load_state_dict(payload["state_dict"])
     frozen = freeze(policy)
-    # the goal a prior is given at deployment, where its file records it (priors trained
-    # since goals were kept); None otherwise
-    goal = payload.get("deployment_goal")
+    goal = recorded_goal(path, payload)  # None: the goal is not recorded, or not used
     frozen.default_goal = None if goal is None else np.asarray(goal, dtype=np.float32)
     return frozen
 

@@ -1,6 +1,6 @@
 """Goal-conditioned priors with hindsight goals, and their clean / degraded / random versions.
 
-Locomotion goal (PROTOCOL.md section 9): ``g_t`` is the mean reward over the rest of the
+Locomotion goal (protocol chapter, "Profiles"): ``g_t`` is the mean reward over the rest of the
 episode from step ``t``; the network normalises it with the dataset's mean and std of that
 quantity. At deployment the goal is held at a high percentile of the episodes' initial goals
 ``g_0``: "do better than most of the data".  AntMaze goal: the (x, y) position reached a
@@ -43,7 +43,7 @@ def later_position(transitions: Transitions, positions: np.ndarray, seed: int = 
 
     ``positions[t]`` is the position reached by transition ``t`` (its next observation's);
     the offset ``k >= 1`` is geometric with success probability ``p`` (mean ``1 / p``) and
-    stops at the episode's last transition (PROTOCOL.md section 9).
+    stops at the episode's last transition (protocol chapter, "Profiles").
     """
     positions = np.asarray(positions)
     if positions.shape != (len(transitions), 2):

@@ -11,6 +11,7 @@ lists every policy file of a profile with its provenance.
 
 from __future__ import annotations
 
+import json
 import time
 import warnings
 from pathlib import Path
@@ -21,7 +22,8 @@ import pandas as pd
 from frozensteer import paths
 from frozensteer.agents.bc import BCConfig, train_bc
 from frozensteer.agents.checkpoint import (cache_key, load_critics, load_policy, read_checkpoint,
-                                           read_critics, save_critics, save_policy)
+                                           read_critics, recorded_goal, save_critics,
+                                           save_policy)
 from frozensteer.agents.iql import IQLConfig, train_iql
 from frozensteer.agents.prior import QUALITIES, fit_prior
 from frozensteer.data import datasets
@@ -155,10 +157,28 @@ def train_prior(env: str, dataset: str, quality: str, profile: Profile | str, *,
     fam = family(env)
     if fam.prior_goal is not None:
         config["goal"] = fam.prior_goal
-    return _cached("prior", env, dataset, prof, quality, seed, dataset_id, minari_dataset, config,
-                   lambda data, _key: fit_prior(data, quality, prof, seed=seed,
-                                                goals=fam.hindsight_goals(data, seed),
-                                                progress=progress and f"prior {env} {quality}"))
+    path = _cached("prior", env, dataset, prof, quality, seed, dataset_id, minari_dataset,
+                   config, lambda data, _key: fit_prior(data, quality, prof, seed=seed,
+                                                        goals=fam.hindsight_goals(data, seed),
+                                                        progress=progress
+                                                        and f"prior {env} {quality}"))
+    if not fam.goal_in_observation and recorded_goal(path, read_checkpoint(path)) is None:
+        _record_goal(path, minari_dataset, prof)
+    return path
+
+
+def _record_goal(path: Path, minari_dataset, prof: Profile) -> None:
+    """Keep the deployment goal of a prior trained before files kept it in its manifest
+    entry, computed from the data it was trained on (the file, and so every result keyed on
+    its sha256, stays as it is)."""
+    if datasets.content_digest(minari_dataset) != read_checkpoint(path)["dataset_hash"]:
+        raise ValueError(f"the dataset of {path} differs from the one it was trained on: its "
+                         "deployment goal cannot be recovered from it; retrain the prior")
+    goal = family(read_checkpoint(path)["env"]).deployment_goal(from_minari(minari_dataset),
+                                                                prof)
+    with locked(path.parents[1] / "manifest.json"):
+        _write_policy_manifest(prof, path.parents[1],
+                               goals={path.name: [float(x) for x in goal]})
 
 
 def _cached(kind, env, dataset, prof, quality, seed, dataset_id, minari_dataset, config,
@@ -257,7 +277,12 @@ def write_manifest(profile: Profile | str) -> Path:
         return _write_policy_manifest(prof, root)
 
 
-def _write_policy_manifest(prof: Profile, root: Path) -> Path:
+def _write_policy_manifest(prof: Profile, root: Path, goals: dict | None = None) -> Path:
+    """Rebuild the manifest from the files under ``root``; a prior's deployment goal comes
+    from its file, or from ``goals`` (file name -> goal), or from the manifest's own entry
+    for the same file (priors trained before files kept their goal)."""
+    previous = json.loads((root / "manifest.json").read_text()).get("policies", {}) \
+        if (root / "manifest.json").exists() else {}
     policies = {}
     for path in sorted(root.glob("*/*.pt")):
         if path.parent.name in ("unfinished", "critic"):
@@ -276,6 +301,13 @@ def _write_policy_manifest(prof: Profile, root: Path) -> Path:
             "dataset_sha256_when_trained": ck["dataset_hash"],
             "config": ck["config"], "key": ck["key"], "code_version": ck["code_version"],
             "train_wall_s": ck.get("wall_s")}
+        name = str(path.relative_to(root))
+        kept = previous.get(name, {})
+        goal = ck.get("deployment_goal") or (goals or {}).get(path.name) or (
+            kept.get("deployment_goal") if kept.get("sha256") == policies[name]["sha256"]
+            else None)
+        if goal is not None and ck["kind"] == "prior":
+            policies[name]["deployment_goal"] = goal
     critics = {str(path.relative_to(root)): {"sha256": sha256(path)}
                for path in sorted(root.glob("critic/*.pt"))}
     manifest = {"profile": prof.name, "code_commit": git_commit(),

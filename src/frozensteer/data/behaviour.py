@@ -1,6 +1,6 @@
 """Behaviour policies: Stable-Baselines3 SAC trained online, checkpointed at every evaluation.
 
-The local D4RL recipe (PROTOCOL.md section 10) needs, per environment, a learning curve of
+The local D4RL recipe (the data chapter) needs, per environment, a learning curve of
 SAC checkpoints from which the medium and expert behaviour policies are picked.  Training
 evaluates every ``sac_eval_every`` steps, writes the actor of that checkpoint and a row of the
 learning curve, and from time to time saves the whole training state (model, optimiser,

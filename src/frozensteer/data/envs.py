@@ -21,7 +21,7 @@ if CONTROLLER_ID not in gym.registry:
 
 # D4RL's reference returns (random policy, expert policy), used by D4RL and Minari to
 # normalise locomotion scores.  Shown beside the locally measured references; the locally
-# built datasets are normalised with their own behaviour policies (PROTOCOL.md section 6).
+# built datasets are normalised with their own behaviour policies (protocol chapter, "Environments and reference scores").
 D4RL_REF_SCORES = {
     "hopper": (-20.272305, 3234.3),
     "halfcheetah": (-280.178953, 12135.0),

@@ -1,4 +1,4 @@
-"""Reference returns and the medium / expert picks of a behaviour run (PROTOCOL.md 6 and 10).
+"""Reference returns and the medium / expert picks of a behaviour run (the data chapter, "Behaviour policies").
 
 - random reference: mean return of uniform random actions over ``reference_episodes``
   episodes (seeds ``reference_seed + i``);
@@ -152,3 +152,25 @@ def _key(out: Path, prof: Profile) -> str:
     digest = hashlib.sha256((out / "curve.csv").read_bytes())
     digest.update(json.dumps(settings).encode())
     return digest.hexdigest()[:16]
+
+
+def sb3_archive(env: str, profile: Profile | str, level: str = "medium") -> Path:
+    """An SB3 archive of the behaviour policy picked as ``level`` ("medium" or "expert"),
+    which ``stable_baselines3.SAC.load`` reads: ``behaviour/<profile>/<env>/sb3/<level>.zip``,
+    written on first use.  The behaviour run kept only the actor's weights
+    (``checkpoints/step_*.pt`` are actor state dicts, which ``SAC.load`` cannot read), so the
+    archive holds that actor in a SAC model whose critics are freshly initialised: ``predict``
+    and ``frozensteer.from_sb3`` use the actor alone."""
+    from stable_baselines3 import SAC
+
+    if level not in ("medium", "expert"):
+        raise ValueError(f"level must be 'medium' or 'expert', got {level!r}")
+    prof = get_profile(profile)
+    path = behaviour_dir(env, prof) / "sb3" / f"{level}.zip"
+    if path.exists():
+        return path
+    step = pick_policies(env, prof)[f"{level}_step"]
+    model = SAC("MlpPolicy", gym.make(behaviour_id(env)), buffer_size=1, device="cpu", seed=0)
+    model.actor.load_state_dict(torch.load(checkpoint_path(env, prof, step), weights_only=True))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write(path, lambda tmp: model.save(tmp))
