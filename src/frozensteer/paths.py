@@ -22,10 +22,12 @@ def home() -> Path:
 
 
 def artifacts() -> Path:
+    """The committed artifacts: behaviour checkpoints, policy files, their manifests."""
     return home() / "artifacts"
 
 
 def results() -> Path:
+    """The result tables: datasets' episodes, actors' scores, the studies' conditions."""
     return home() / "results"
 
 

@@ -11,8 +11,9 @@ new rule is one ``register`` call; the engine needs no change.
 is made: an unknown rule, or a missing or unexpected coefficient, raises ``ValueError``
 naming the rule and the known ones.
 
-The paper's five rules (protocol chapter, section 2) are registered here; their algebra is
-``frozensteer.compose``.
+The paper's five rules (protocol chapter, "Policies and composition rules") are registered
+here; their algebra is ``frozensteer.compose``.  The appendix baselines' critic-guided rules
+are registered by ``frozensteer.baselines``.
 """
 
 from __future__ import annotations
@@ -161,3 +162,7 @@ class Condition:
         """The composed Gaussian of this condition."""
         return self.spec.compose(StepContext(actor, prior, obs, goal, networks or {}),
                                  self.coefficient)
+
+
+# the appendix baselines register their critic-guided rules on import
+from frozensteer import baselines  # noqa: E402,F401

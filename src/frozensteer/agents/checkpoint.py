@@ -128,7 +128,8 @@ def read_checkpoint(path: Path, *, env: str | None = None, kind: str | None = No
         raise ValueError(f"checkpoint {path} lacks {missing}: not a frozensteer checkpoint")
     for name, want in (("env", env), ("kind", kind)):
         if want is not None and payload[name] != want:
-            raise ValueError(f"checkpoint {path} is a {payload['kind']} for env "
+            article = "an" if payload["kind"][0] in "aeiou" else "a"
+            raise ValueError(f"checkpoint {path} is {article} {payload['kind']} for env "
                              f"{payload['env']!r}, but {name}={want!r} was asked for")
     _verify(path, payload)
     return payload

@@ -288,6 +288,7 @@ def record_digest(dataset: minari.MinariDataset) -> None:
 
 
 def episode_returns(dataset: minari.MinariDataset) -> np.ndarray:
+    """The undiscounted return of every episode of ``dataset``, in its order."""
     return np.array([float(np.sum(ep.rewards)) for ep in dataset.iterate_episodes()])
 
 
