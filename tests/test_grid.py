@@ -347,3 +347,28 @@ def test_a_run_waits_for_a_sub_cell_another_run_holds(trained, env_of, monkeypat
             path.write_bytes(data)
     other.join(timeout=120)
     assert not other.is_alive() and calls == []  # it found the rows and computed none
+
+
+def test_the_appendix_study_runs_the_critic_rules_from_data_to_table(trained, env_of):
+    appendix = dataclasses.replace(PROFILE, envs=("hopper",))
+    table = experiments.run_study("appendix", appendix, workers=1, progress=False,
+                                  envs=["hopper"], datasets=["medium"])
+    conds = experiments.study_conditions("appendix", appendix)
+    assert len(table) == len(conds) * 2 and set(table["prior_quality"]) == {"none"}
+    assert (table["prior_id"] == "none").all()
+    # frozen rows: the main study's own, episode for episode
+    frozen = table[table["rule"] == "frozen"]
+    main = trained[(trained["rule"] == "frozen") & (trained["prior_quality"] == "clean")]
+    np.testing.assert_array_equal(frozen["return"].to_numpy(), main["return"].to_numpy())
+    # a critic rule moves the action (its distance to the actor is recorded) and is stored
+    # under the critic's weights: another critic, another key
+    assert (table[table["rule"] == "q-gradient"]["kl_to_actor"] > 0).all()
+    cell = experiments.sub_cells("appendix", appendix)[0]
+    assert experiments.sub_cell_dir(cell, appendix).name == "hopper-medium"
+    inputs = experiments.sub_cell_inputs(cell, appendix)
+    assert any(str(part).startswith("critic:") for part in inputs)
+    from frozensteer import stats
+
+    classes = stats.classify(table, 200, seed=0)
+    assert set(classes["rule"]) == {c.rule for c in conds} - {"frozen"}
+    assert "q-argmax-16" in experiments.summary(table, appendix)

@@ -162,6 +162,20 @@ def test_iql_resumes_an_interrupted_run_exactly(tmp_path, monkeypatch):
         assert torch.equal(other(obs).mean, whole(obs).mean)
 
 
+def test_critics_trained_alone_are_those_of_the_full_run():
+    from frozensteer.agents import iql
+    from frozensteer.agents.checkpoint import weights_digest
+
+    data = random_transitions(500, seed=2)
+    config = iql.IQLConfig(steps=80, batch_size=16, hidden=(16, 16), seed=3)
+    actor, curve, critics = iql.train_iql(data, config)
+    untrained, alone_curve, alone = iql.train_iql(data, config, critics_only=True)
+    assert weights_digest(alone.state_dict()) == weights_digest(critics.state_dict())
+    assert [r["q_loss"] for r in alone_curve] == [r["q_loss"] for r in curve]
+    assert all(r["actor_loss"] == 0 for r in alone_curve)
+    assert weights_digest(untrained.state_dict()) != weights_digest(actor.state_dict())
+
+
 def test_the_critic_report_separates_what_the_critic_values():
     from frozensteer.agents import critics as critic_checks
     from frozensteer.agents.iql import IQLConfig, train_iql

@@ -80,11 +80,15 @@ def _parser() -> argparse.ArgumentParser:
                               "when it was built (default: off, a quick listing)")
     listing.set_defaults(handler=_data_list)
 
-    train = commands.add_parser("train", help="frozen actors and goal-conditioned priors")
+    train = commands.add_parser("train", help="frozen actors, goal-conditioned priors and "
+                                               "the actors' IQL critics")
     train_cmds = train.add_subparsers(dest="train_command", required=True,
-                                      metavar="{actor,prior}")
-    for kind in ("actor", "prior"):
-        cmd = train_cmds.add_parser(kind, parents=[common], help=f"train (or reuse) a {kind}")
+                                      metavar="{actor,prior,critic}")
+    for kind in ("actor", "prior", "critic"):
+        cmd = train_cmds.add_parser(kind, parents=[common], help=(
+            f"train (or reuse) a {kind}" if kind != "critic" else
+            "the IQL critics of a trained actor: the ones its training kept, or trained "
+            "again for an actor trained before critics were kept"))
         cmd.add_argument("--env", required=True, choices=sorted(BEHAVIOUR_IDS),
                          help="the environment; required")
         cmd.add_argument("--dataset", default="medium",
@@ -105,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", parents=[common],
                               help="run a study's grid (stored conditions are reused)")
-    run.add_argument("--study", required=True, choices=["main", "harder", "antmaze"],
+    run.add_argument("--study", required=True, choices=["main", "harder", "antmaze", "appendix"],
                      help="which study's grid to run; required")
     run.add_argument("--mode", default="deterministic", choices=["deterministic", "stochastic"],
                      help="execute the composed mean, or a sample of the composed Gaussian "
@@ -139,7 +143,11 @@ def _train_behaviour(args) -> None:
 def _train_policy(args) -> None:
     from frozensteer.agents import training
 
-    if args.kind == "actor":
+    if args.kind == "critic":
+        path = training.train_critics(args.env, args.dataset, args.profile, seed=args.seed,
+                                      device=args.device)
+        print(f"critics {path}; their report: {training.critic_report_path(path)}")
+    elif args.kind == "actor":
         path = training.train_actor(args.env, args.dataset, args.profile, seed=args.seed,
                                     device=args.device)
         scores = training.evaluate_actor(path, args.env, args.profile)

@@ -33,7 +33,8 @@ from frozensteer.profiles import Profile, get_profile
 from frozensteer.rules import Condition
 
 PRIOR_QUALITIES = ("clean", "degraded", "random")
-STUDIES = ("main", "harder", "antmaze")
+NO_PRIOR = "none"  # the prior quality of a sub-cell whose rules use no prior (the appendix)
+STUDIES = ("main", "harder", "antmaze", "appendix")
 RANDOM_PRIOR_SEED = 0  # the random prior of training seed s starts from seed RANDOM_PRIOR_SEED + s
 ROWS_VERSION = 2  # bumped whenever the columns or content of a condition's rows change
 
@@ -49,9 +50,19 @@ def paper_conditions(profile: Profile | str) -> list[Condition]:
     return out
 
 
+def appendix_conditions(profile: Profile | str) -> list[Condition]:
+    """The appendix baselines (``frozensteer.baselines``) beside the frozen actor: steering
+    by the actor's own IQL critic, with no prior (PoE's rows come from the main and harder
+    studies, paired by seed)."""
+    return [Condition("frozen")] + [Condition(rule) for rule in (
+        "q-argmax-16", "q-argmax-64", "q-softmax-16", "q-softmax-64", "q-gradient")]
+
+
 # named condition sets, and the one each study runs
-CONDITION_SETS: dict[str, Callable[[Profile], list[Condition]]] = {"paper": paper_conditions}
-STUDY_CONDITIONS = {"main": "paper", "harder": "paper", "antmaze": "paper"}
+CONDITION_SETS: dict[str, Callable[[Profile], list[Condition]]] = {
+    "paper": paper_conditions, "appendix": appendix_conditions}
+STUDY_CONDITIONS = {"main": "paper", "harder": "paper", "antmaze": "paper",
+                    "appendix": "appendix"}
 
 
 def conditions(profile: Profile | str, name: str = "paper") -> list[Condition]:
@@ -93,13 +104,14 @@ def sub_cells(study: str, profile: Profile | str) -> list[SubCell]:
     prior quality for each of the profile's training seeds."""
     prof = get_profile(profile)
     _check_study(study)
-    if study == "main":
-        pairs = [(env, "medium") for env in prof.envs]
-    elif study == "harder":
-        pairs = [(env, dataset) for env in ("hopper", "halfcheetah", "walker2d")
-                 for dataset in ("medium-replay", "medium-expert")]
-    else:
-        pairs = [("antmaze", maze) for maze in ("umaze", "umaze-diverse")]
+    main = [(env, "medium") for env in prof.envs]
+    harder = [(env, dataset) for env in ("hopper", "halfcheetah", "walker2d")
+              for dataset in ("medium-replay", "medium-expert")]
+    if study == "appendix":  # every locomotion cell, its critic and no prior
+        return [SubCell(study, env, dataset, NO_PRIOR, seed) for seed in prof.training_seeds
+                for env, dataset in main + harder]
+    pairs = {"main": main, "harder": harder,
+             "antmaze": [("antmaze", maze) for maze in ("umaze", "umaze-diverse")]}[study]
     return [SubCell(study, env, dataset, quality, seed) for seed in prof.training_seeds
             for env, dataset in pairs for quality in PRIOR_QUALITIES]
 
@@ -145,8 +157,9 @@ def condition_slug(condition: Condition) -> str:
 def sub_cell_dir(cell: SubCell, profile: Profile | str, mode: str = "deterministic") -> Path:
     suffix = ("" if mode == "deterministic" else f"-{mode}") + (f"-seed{cell.seed}" if cell.seed
                                                                    else "")
+    quality = "" if cell.prior_quality == NO_PRIOR else f"-{cell.prior_quality}"
     return (paths.results() / get_profile(profile).name / cell.study
-            / f"{cell.env}-{cell.dataset}-{cell.prior_quality}{suffix}")
+            / f"{cell.env}-{cell.dataset}{quality}{suffix}")
 
 
 def condition_path(cell: SubCell, condition: Condition, profile: Profile | str,
@@ -163,7 +176,7 @@ def _policy_files(cell: SubCell, prof: Profile) -> tuple[Path, Path | None]:
     from frozensteer.agents.training import policy_path
 
     actor = policy_path("actor", cell.env, cell.dataset, prof, seed=cell.seed)
-    prior = (None if cell.prior_quality == "random" else
+    prior = (None if cell.prior_quality in ("random", NO_PRIOR) else
              policy_path("prior", cell.env, cell.dataset, prof, cell.prior_quality, cell.seed))
     missing = [str(p) for p in (actor, prior) if p is not None and not p.exists()]
     if missing:
@@ -172,6 +185,27 @@ def _policy_files(cell: SubCell, prof: Profile) -> tuple[Path, Path | None]:
             f"actor|prior --env {cell.env} --dataset {cell.dataset} --profile {prof.name}"
             + (f" --seed {cell.seed}`" if cell.seed else "`"))
     return actor, prior
+
+
+def _network_files(cell: SubCell, prof: Profile) -> dict[str, Path]:
+    """The extra frozen networks the rules of ``cell``'s study need, by name: the actor's
+    IQL critics for the appendix's critic-guided rules."""
+    from frozensteer.agents.training import critic_path
+
+    needs = {n for c in study_conditions(cell.study, prof) for n in c.spec.needs}
+    files = {}
+    if "critic" in needs:
+        files["critic"] = critic_path(cell.env, cell.dataset, prof, cell.seed)
+        if not files["critic"].exists():
+            raise FileNotFoundError(
+                f"sub-cell {cell} needs the actor's critics {files['critic']}: train them with "
+                f"`frozensteer train critic --env {cell.env} --dataset {cell.dataset} "
+                f"--profile {prof.name}" + (f" --seed {cell.seed}`" if cell.seed else "`"))
+    unknown = needs - set(files)
+    if unknown:
+        raise ValueError(f"the rules of the {cell.study} study need networks {sorted(unknown)}, "
+                         "which no sub-cell provides")
+    return files
 
 
 def sub_cell_inputs(cell: SubCell, profile: Profile | str, mode: str = "deterministic",
@@ -192,12 +226,21 @@ def sub_cell_inputs(cell: SubCell, profile: Profile | str, mode: str = "determin
                                                    prof))
     return ([cell.study, cell.env, cell.dataset, cell.prior_quality, mode,
              episode_seeds(cell.study, prof), prof.goal_percentile, prof.selector_states,
-             prof.selector_seed, dataset_key, policy_id(actor), _prior_id(prior, cell.seed),
+             prof.selector_seed, dataset_key, policy_id(actor),
+             _prior_id(prior, cell.seed, cell.prior_quality),
              __version__, ROWS_VERSION]
             # a shortened horizon (smoke only) and a training seed other than 0 join the key;
             # their absence leaves it as it was
             + ([prof.eval_horizon] if prof.eval_horizon is not None else [])
-            + ([f"training-seed-{cell.seed}"] if cell.seed else []))
+            + ([f"training-seed-{cell.seed}"] if cell.seed else [])
+            + [f"{name}:{_network_id(path)}"
+               for name, path in sorted(_network_files(cell, prof).items())])
+
+
+def _network_id(path: Path) -> str:
+    from frozensteer.agents.checkpoint import read_critics
+
+    return read_critics(path)["weights_sha256"]
 
 
 def condition_key(inputs: list, condition: Condition) -> str:
@@ -205,7 +248,9 @@ def condition_key(inputs: list, condition: Condition) -> str:
     return provenance.content_key([inputs, condition.rule, condition.alpha, condition.beta])
 
 
-def _prior_id(prior: Path | None, seed: int = 0) -> str:
+def _prior_id(prior: Path | None, seed: int = 0, quality: str = "random") -> str:
+    if quality == NO_PRIOR:
+        return NO_PRIOR
     return (f"random-init-seed-{RANDOM_PRIOR_SEED + seed}" if prior is None
             else policy_id(prior))
 
@@ -311,6 +356,7 @@ def compute_rows(cell: SubCell, profile: Profile | str, conds: Sequence[Conditio
     """Run the episodes of ``conds`` on a sub-cell (no cache); one tidy row per episode,
     ``condition`` giving each condition's position in its study's set (``positions``)."""
     from frozensteer.agents import GaussianPolicy, freeze, load_actor, load_prior
+    from frozensteer.agents.checkpoint import load_critics
     from frozensteer.agents.training import dataset_key
     from frozensteer.data import datasets
     from frozensteer.evaluate import evaluate
@@ -322,7 +368,11 @@ def compute_rows(cell: SubCell, profile: Profile | str, conds: Sequence[Conditio
     dataset = datasets.load_dataset(dataset_id, prof)
     inputs = cell_inputs(cell, prof)
     actor = load_actor(actor_file, env=cell.env)
-    if prior_file is None:
+    networks = {name: load_critics(path, env=cell.env)
+                for name, path in _network_files(cell, prof).items()}
+    if cell.prior_quality == NO_PRIOR:
+        prior = None
+    elif prior_file is None:
         net = inputs.random_prior["network"]
         prior = GaussianPolicy(net["obs_dim"], net["act_dim"], net["goal_dim"],
                                tuple(net["hidden"]))
@@ -332,10 +382,11 @@ def compute_rows(cell: SubCell, profile: Profile | str, conds: Sequence[Conditio
         prior = load_prior(prior_file, env=cell.env)
     conds = list(conds)
     rows = evaluate(fam.make_eval_env(cell.env, cell.dataset, prof), actor, prior,
-                    inputs.deployment_goal, conds, episode_seeds(cell.study, prof), mode=mode,
-                    workers=workers, progress=progress)
+                    None if prior is None else inputs.deployment_goal, conds,
+                    episode_seeds(cell.study, prof), mode=mode, workers=workers,
+                    networks=networks, progress=progress)
     kl, shift = distance_to_actor(actor, prior, inputs.distance_goal, inputs.selector_states,
-                                  conds)
+                                  conds, networks)
     rows.insert(rows.columns.get_loc("beta") + 1, "kl_to_actor", kl[rows["condition"]])
     rows.insert(rows.columns.get_loc("kl_to_actor") + 1, "action_shift",
                 shift[rows["condition"]])
@@ -349,22 +400,31 @@ def compute_rows(cell: SubCell, profile: Profile | str, conds: Sequence[Conditio
     return rows.assign(mode=mode, profile=prof.name, code_version=__version__,
                        dataset_id=dataset_id, dataset_key=dataset_key(dataset),
                        actor_sha256=policy_id(actor_file),
-                       prior_id=_prior_id(prior_file, cell.seed))
+                       prior_id=_prior_id(prior_file, cell.seed, cell.prior_quality))
 
 
 @torch.no_grad()
-def distance_to_actor(actor, prior, goal, states, conds: list[Condition]
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def distance_to_actor(actor, prior, goal, states, conds: list[Condition],
+                      networks: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per condition, how far the rule moves the policy from the actor, averaged over
     ``states``: KL(composed || actor) in nats (the KL-budget selector's D(alpha) for PoE),
     and the root-mean-square distance between the composed and the actor's mean actions
-    (action units, per action dimension, before clipping)."""
+    (action units, per action dimension, before clipping).  ``prior`` may be None when no
+    condition uses it; the rules' extra ``networks`` run in float64, as in the engine."""
+    import copy
+
     obs = torch.as_tensor(states, dtype=torch.float32)
     a = actor(obs)
-    goal_t = torch.as_tensor(goal, dtype=torch.float32).expand(len(obs), -1)
-    g = prior(obs, goal_t)
-    a, g = (compose.DiagGaussian(d.mean.double(), d.std.double()) for d in (a, g))
-    composed = [c.apply(a, g, obs=obs.double(), goal=goal_t.double()) for c in conds]
+    a = compose.DiagGaussian(a.mean.double(), a.std.double())
+    goal_t = g = None
+    if prior is not None:
+        goal_t = torch.as_tensor(goal, dtype=torch.float32).expand(len(obs), -1)
+        g = prior(obs, goal_t)
+        g = compose.DiagGaussian(g.mean.double(), g.std.double())
+        goal_t = goal_t.double()
+    networks = {name: copy.deepcopy(net).double() for name, net in (networks or {}).items()}
+    composed = [c.apply(a, g, obs=obs.double(), goal=goal_t, networks=networks)
+                for c in conds]
     kl = np.array([float(compose.kl(d, a).mean()) for d in composed])
     shift = np.array([float(((d.mean - a.mean) ** 2).mean().sqrt()) for d in composed])
     return kl, shift
@@ -516,6 +576,11 @@ def build_studies(profile: Profile | str, studies: Sequence[str],
     training.train_all(profile, list(dict.fromkeys(
         (c.env, c.dataset) for study in studies for c in sub_cells(study, profile))))
     for study in studies:
+        if any("critic" in c.spec.needs for c in study_conditions(study, profile)):
+            for cell in sub_cells(study, profile):  # the critics of actors trained before
+                training.train_critics(cell.env, cell.dataset, profile, seed=cell.seed,
+                                       progress=False)  # critics were kept
+    for study in studies:
         for mode in modes:
             run_study(study, profile, mode=mode, workers=1, progress=False)
 
@@ -576,11 +641,18 @@ def run_and_record(study: str, profile: Profile | str, *, command: str, **option
 
 
 def summary(table: pd.DataFrame, profile: Profile | str) -> str:
-    """HELP / FROZEN / HURT of PoE at the selected alpha, and the sub-cells' scores."""
+    """HELP / FROZEN / HURT of PoE at the selected alpha, and the sub-cells' scores (for a
+    study without PoE, such as the appendix: every rule against frozen)."""
     from frozensteer import stats
 
     prof = get_profile(profile)
     classes = stats.classify(table, prof.bootstrap_resamples, prof.bootstrap_seed)
+    if not (table["rule"] == "poe").any():  # the appendix: each rule against frozen
+        lines = [f"{'sub-cell':<32} {'rule':<14} {'frozen':>8} {'score':>8} {'class':>7}"]
+        for _, r in classes.iterrows():
+            lines.append(f"{r['env'] + ' ' + r['dataset']:<32} {r['rule']:<14} "
+                         f"{r['frozen_score']:>8.1f} {r['score']:>8.1f} {r['outcome']:>7}")
+        return "\n".join(lines)
     picked = stats.selector(table, classes, prof.kl_budget, prof.bootstrap_resamples,
                             prof.bootstrap_seed)
     counts = stats.split(picked["outcome"])

@@ -106,6 +106,46 @@ def train_actor(env: str, dataset: str, profile: Profile | str, *, seed: int = 0
     return path
 
 
+def train_critics(env: str, dataset: str, profile: Profile | str, *, seed: int = 0,
+                  progress: bool = True, device: str = "cpu") -> Path:
+    """The IQL critics of the actor of ``env``, ``dataset`` and ``seed``: the ones its
+    training kept, or, for an actor trained before critics were kept, trained again
+    (critics only: the same config, seed and minibatches as the actor's run, so the same
+    critics) and saved at ``critic_path`` with the actor's key."""
+    prof = get_profile(profile)
+    if family(env).actor_algorithm != "iql":
+        raise ValueError(f"env {env!r} has {family(env).actor_algorithm} actors, which have no "
+                         "critics; critic-guided steering needs an IQL actor")
+    actor_file = policy_path("actor", env, dataset, prof, seed=seed)
+    if not actor_file.exists():
+        raise FileNotFoundError(f"no actor at {actor_file}: train it first with `frozensteer "
+                                f"train actor --env {env} --dataset {dataset} --profile "
+                                f"{prof.name}" + (f" --seed {seed}`" if seed else "`"))
+    actor = read_checkpoint(actor_file)
+    critic_file = critic_path(env, dataset, prof, seed)
+    config = IQLConfig(**{**actor["config"], "hidden": tuple(actor["config"]["hidden"])})
+    if critic_file.exists() and read_critics(critic_file)["actor_key"] == actor["key"]:
+        record_critic_report(critic_file, env, dataset, prof, config)
+        return critic_file
+    minari_dataset = datasets.load_dataset(actor["dataset_id"], prof)
+    if dataset_key(minari_dataset) != actor["dataset_key"]:
+        raise ValueError(f"the dataset {actor['dataset_id']} is not the one the actor at "
+                         f"{actor_file} was trained on; rebuild it (`frozensteer data build "
+                         f"--env {env} --profile {prof.name}`) or retrain the actor")
+    state = critic_file.parents[1] / "unfinished" / f"critic-{critic_file.name}"
+    _, _, critics = train_iql(from_minari(minari_dataset), config,
+                              progress=progress and f"IQL critics {env}", state=state,
+                              state_key=actor["key"] + ":critics",
+                              save_every=save_every(config.steps), device=device,
+                              critics_only=True)
+    save_critics(critic_file, critics, actor_key=actor["key"], env=env,
+                 dataset_id=actor["dataset_id"], dataset_key=actor["dataset_key"],
+                 config=config.as_dict())
+    state.unlink(missing_ok=True)
+    record_critic_report(critic_file, env, dataset, prof, config)
+    return critic_file
+
+
 def critic_report_path(critic_file: Path) -> Path:
     """``results/policies/<profile>/critics/<name>.csv``: the critics read against their data."""
     return paths.results() / "policies" / critic_file.parents[1].name / "critics" / (
@@ -308,12 +348,21 @@ def _write_policy_manifest(prof: Profile, root: Path, goals: dict | None = None)
             else None)
         if goal is not None and ck["kind"] == "prior":
             policies[name]["deployment_goal"] = goal
-    critics = {str(path.relative_to(root)): {"sha256": sha256(path)}
-               for path in sorted(root.glob("critic/*.pt"))}
+    critics = {}
+    for path in sorted(root.glob("critic/*.pt")):
+        ck = read_critics(path)
+        _, dataset = datasets.parse_local_id(ck["dataset_id"])
+        seed = ck["config"].get("seed", 0)
+        critics[str(path.relative_to(root))] = {
+            "sha256": sha256(path), "weights_sha256": ck["weights_sha256"],
+            "command": f"frozensteer train critic --env {ck['env']} --dataset {dataset} "
+                       f"--profile {prof.name}" + (f" --seed {seed}" if seed else ""),
+            "actor_key": ck["actor_key"]}
     manifest = {"profile": prof.name, "code_commit": git_commit(),
                 "note": "weights only (no optimiser state); a policy is retrained when its "
-                        "dataset, config or code version changes; IQL actors trained since "
-                        "critics were kept have their twin Q and V under critic/",
+                        "dataset, config or code version changes; the IQL actors' twin Q and "
+                        "V are under critic/ (kept by the actor's training, or trained again "
+                        "alone with its config and seed by `frozensteer train critic`)",
                 "policies": policies, "critics": critics}
     return write_json(root / "manifest.json", manifest)
 
