@@ -190,9 +190,22 @@ def test_the_critic_report_separates_what_the_critic_values():
     config = IQLConfig(steps=400, batch_size=128, hidden=(64, 64))
     _, _, critics = train_iql(data, config)
     parts = np.where(np.arange(n) < n // 2, "good", "poor")
+    # an actor that always takes the good action; held-out episodes of both kinds
+    from frozensteer.compose import DiagGaussian
+
+    def good_actor(o):
+        return DiagGaussian(torch.ones(len(o), 1), torch.full((len(o), 1), 0.1))
+
+    held = Transitions(observations=obs[:200], actions=actions[::20],
+                       rewards=(actions[::20, 0] > 0) * 1.0, next_observations=obs[:200],
+                       terminals=np.ones(200, bool), episode=np.arange(200))
     table = critic_checks.report(critics, data, parts, discount=0.99, temperature=3.0,
-                                 max_weight=100.0, sample=1000).set_index("part")
+                                 max_weight=100.0, sample=1000, actor=good_actor,
+                                 held_out_transitions=held).set_index("part")
     assert table.loc["good", "q_mean"] > table.loc["poor", "q_mean"]
+    assert table.loc["poor", "actor_preferred_share"] == 1.0  # the critic prefers +1 to -1
+    assert table.loc["held-out episodes", "q_vs_return_spearman"] > 0.5
+    assert table.loc["held-out episodes", "sampled"] == 200
     assert table.loc["good", "advantage_mean"] > table.loc["poor", "advantage_mean"]
     assert table.loc["good", "sampled"] == 1000 and table.loc["good", "transitions"] == n // 2
     np.testing.assert_allclose(critic_checks.monte_carlo_returns(

@@ -146,6 +146,9 @@ def train_critics(env: str, dataset: str, profile: Profile | str, *, seed: int =
     return critic_file
 
 
+CRITIC_REPORT_VERSION = 2  # 2: Q of the actor's action, and held-out episodes
+
+
 def critic_report_path(critic_file: Path) -> Path:
     """``results/policies/<profile>/critics/<name>.csv``: the critics read against their data."""
     return paths.results() / "policies" / critic_file.parents[1].name / "critics" / (
@@ -160,19 +163,27 @@ def record_critic_report(critic_file: Path, env: str, dataset: str, prof: Profil
 
     out = critic_report_path(critic_file)
     digest = read_critics(critic_file)["weights_sha256"]
-    if out.exists() and set(read_table(out)["critic_weights_sha256"]) == {digest}:
-        return out
+    if out.exists():
+        old = read_table(out)
+        if set(old["critic_weights_sha256"]) == {digest} and \
+                set(old.get("report_version", [1])) == {CRITIC_REPORT_VERSION}:
+            return out
     minari_dataset = datasets.load_dataset(datasets.local_id(env, dataset), prof)
     data = from_minari(minari_dataset)
     parts = np.full(len(data), dataset, dtype=object)
     if dataset == "medium-expert":
         medium = datasets.load_dataset(datasets.local_id(env, "medium"), prof).total_episodes
         parts = np.where(data.episode < medium, "medium part", "expert part")
+    seed = config.seed
+    actor = load_policy(policy_path("actor", env, dataset, prof, seed=seed), env=env)
     table = critic_checks.report(load_critics(critic_file, env=env), data, parts,
                                  discount=config.discount, temperature=config.temperature,
-                                 max_weight=config.max_weight)
+                                 max_weight=config.max_weight, actor=actor,
+                                 held_out_transitions=critic_checks.held_out(env, dataset,
+                                                                             prof))
     return write_table(out, table.assign(env=env, dataset=dataset,
-                                          critic_weights_sha256=digest))
+                                          critic_weights_sha256=digest,
+                                          report_version=CRITIC_REPORT_VERSION))
 
 
 def save_every(steps: int) -> int:
