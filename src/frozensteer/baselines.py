@@ -22,26 +22,17 @@ composed Gaussian is the chosen action with the actor's standard deviation.
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 import torch
 
 from frozensteer.compose import DiagGaussian
-from frozensteer.rules import StepContext, register
+from frozensteer.rules import StepContext, register, row_generators
 
 ACTION_LOW, ACTION_HIGH = -1.0, 1.0  # the bounds of every locomotion action dimension
 SOFTMAX_TEMPERATURE = 1.0
 KL_BUDGET = 1.0
 GRADIENT_STEPS = 10
 GRADIENT_RATE = 0.1  # nats of KL per step, before backtracking
-
-
-def row_generators(obs: torch.Tensor, salt: str) -> list[np.random.Generator]:
-    """One generator per row of ``obs``, seeded by the row's bytes and ``salt``."""
-    words = np.ascontiguousarray(obs.detach().cpu().numpy().astype(np.float64)).view(np.uint32)
-    tag = zlib.crc32(salt.encode())
-    return [np.random.default_rng([tag, *row.tolist()]) for row in words]
 
 
 def candidates(ctx: StepContext, n: int, salt: str) -> torch.Tensor:

@@ -109,7 +109,8 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", parents=[common],
                               help="run a study's grid (stored conditions are reused)")
-    run.add_argument("--study", required=True, choices=["main", "harder", "antmaze", "appendix"],
+    run.add_argument("--study", required=True, choices=["main", "harder", "antmaze", "appendix",
+                                                       "placebo"],
                      help="which study's grid to run; required")
     run.add_argument("--mode", default="deterministic", choices=["deterministic", "stochastic"],
                      help="execute the composed mean, or a sample of the composed Gaussian "

@@ -34,7 +34,7 @@ from frozensteer.rules import Condition
 
 PRIOR_QUALITIES = ("clean", "degraded", "random")
 NO_PRIOR = "none"  # the prior quality of a sub-cell whose rules use no prior (the appendix)
-STUDIES = ("main", "harder", "antmaze", "appendix")
+STUDIES = ("main", "harder", "antmaze", "appendix", "placebo")
 RANDOM_PRIOR_SEED = 0  # the random prior of training seed s starts from seed RANDOM_PRIOR_SEED + s
 ROWS_VERSION = 2  # bumped whenever the columns or content of a condition's rows change
 
@@ -58,11 +58,19 @@ def appendix_conditions(profile: Profile | str) -> list[Condition]:
         "q-argmax-16", "q-argmax-64", "q-softmax-16", "q-softmax-64", "q-gradient")]
 
 
+def placebo_conditions(profile: Profile | str) -> list[Condition]:
+    """Frozen and the placebos of ``frozensteer.placebo``: a tiny random move, and a random
+    move as far from the actor as PoE(alpha), for every alpha of the profile."""
+    return [Condition("frozen"), Condition("placebo-tiny")] + [
+        Condition("placebo-kl", alpha=alpha) for alpha in get_profile(profile).alphas]
+
+
 # named condition sets, and the one each study runs
 CONDITION_SETS: dict[str, Callable[[Profile], list[Condition]]] = {
-    "paper": paper_conditions, "appendix": appendix_conditions}
+    "paper": paper_conditions, "appendix": appendix_conditions,
+    "placebo": placebo_conditions}
 STUDY_CONDITIONS = {"main": "paper", "harder": "paper", "antmaze": "paper",
-                    "appendix": "appendix"}
+                    "appendix": "appendix", "placebo": "placebo"}
 
 
 def conditions(profile: Profile | str, name: str = "paper") -> list[Condition]:
@@ -110,7 +118,8 @@ def sub_cells(study: str, profile: Profile | str) -> list[SubCell]:
     if study == "appendix":  # every locomotion cell, its critic and no prior
         return [SubCell(study, env, dataset, NO_PRIOR, seed) for seed in prof.training_seeds
                 for env, dataset in main + harder]
-    pairs = {"main": main, "harder": harder,
+    pairs = {"main": main, "harder": harder, "placebo": main + harder,  # the placebos: every
+             # locomotion sub-cell, as far from the actor as its PoE
              "antmaze": [("antmaze", maze) for maze in ("umaze", "umaze-diverse")]}[study]
     return [SubCell(study, env, dataset, quality, seed) for seed in prof.training_seeds
             for env, dataset in pairs for quality in PRIOR_QUALITIES]

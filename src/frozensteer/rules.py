@@ -105,6 +105,19 @@ def _kl_reg(ctx: StepContext, beta) -> DiagGaussian:
     return compose.kl_reg(ctx.actor, ctx.prior, beta)
 
 
+def row_generators(obs, salt: str) -> list:
+    """One numpy generator per row of ``obs`` (a torch tensor), seeded by the row's bytes
+    and ``salt``: a rule that draws noise gets the same draws for the same state whatever
+    else shares the batch, so its rows do not depend on the batch."""
+    import zlib
+
+    import numpy as np
+
+    words = np.ascontiguousarray(obs.detach().cpu().numpy().astype(np.float64)).view(np.uint32)
+    tag = zlib.crc32(salt.encode())
+    return [np.random.default_rng([tag, *row.tolist()]) for row in words]
+
+
 @dataclass(frozen=True)
 class Condition:
     """One way of turning (actor, prior) into the executed policy: a registered rule and
@@ -164,5 +177,5 @@ class Condition:
                                  self.coefficient)
 
 
-# the appendix baselines register their critic-guided rules on import
-from frozensteer import baselines  # noqa: E402,F401
+# the appendix baselines and the placebo conditions register their rules on import
+from frozensteer import baselines, placebo  # noqa: E402,F401
