@@ -35,7 +35,7 @@ def test_bad_arguments_are_refused_by_name(capsys):
     (["data", "list", "--threads", "-1"], "expected an integer >= 1, got -1"),
     (["run", "--study", "main", "--workers", "0"], "expected an integer >= 1, got 0"),
     ([], r"required: \{data,train,run\}"),
-    (["train"], r"required: \{actor,prior,critic\}"),
+    (["train"], r"required: \{actor,prior,critic,successor\}"),
     (["data"], r"required: \{train-behaviour,build,list\}"),
 ])
 def test_bad_arguments_are_one_line_errors(argv, message, capsys):

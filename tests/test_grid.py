@@ -351,11 +351,17 @@ def test_a_run_waits_for_a_sub_cell_another_run_holds(trained, env_of, monkeypat
 
 def test_the_appendix_study_runs_the_critic_rules_from_data_to_table(trained, env_of):
     appendix = dataclasses.replace(PROFILE, envs=("hopper",))
+    with pytest.raises(FileNotFoundError, match="frozensteer train successor --env hopper"):
+        experiments.run_study("appendix", appendix, workers=1, progress=False,
+                              envs=["hopper"], datasets=["medium"])
+    assert training.train_critics("hopper", "medium", appendix, progress=False) == \
+        training.critic_path("hopper", "medium", appendix)  # kept by the actor's training
+    sf = training.train_successor("hopper", "medium", appendix, progress=False)
+    assert training.train_successor("hopper", "medium", appendix, progress=False) == sf
     table = experiments.run_study("appendix", appendix, workers=1, progress=False,
                                   envs=["hopper"], datasets=["medium"])
     conds = experiments.study_conditions("appendix", appendix)
-    assert len(table) == len(conds) * 2 and set(table["prior_quality"]) == {"none"}
-    assert (table["prior_id"] == "none").all()
+    assert len(table) == len(conds) * 2 and set(table["prior_quality"]) == {"clean"}
     # frozen rows: the main study's own, episode for episode
     frozen = table[table["rule"] == "frozen"]
     main = trained[(trained["rule"] == "frozen") & (trained["prior_quality"] == "clean")]
@@ -364,9 +370,16 @@ def test_the_appendix_study_runs_the_critic_rules_from_data_to_table(trained, en
     # under the critic's weights: another critic, another key
     assert (table[table["rule"] == "q-gradient"]["kl_to_actor"] > 0).all()
     cell = experiments.sub_cells("appendix", appendix)[0]
-    assert experiments.sub_cell_dir(cell, appendix).name == "hopper-medium"
+    assert experiments.sub_cell_dir(cell, appendix).name == "hopper-medium-clean"
     inputs = experiments.sub_cell_inputs(cell, appendix)
     assert any(str(part).startswith("critic:") for part in inputs)
+    assert any(str(part).startswith("successor:") for part in inputs)
+    manifest = training.write_manifest(appendix)
+    import json
+
+    listed = json.loads(manifest.read_text())["successors"]
+    assert list(listed) == ["successor/hopper-medium.pt"]
+    assert listed["successor/hopper-medium.pt"]["summary"]["reward_r2"] <= 1
     from frozensteer import stats
 
     classes = stats.classify(table, 200, seed=0)

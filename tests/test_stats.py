@@ -136,3 +136,18 @@ def test_the_competence_fit_finds_a_known_crossing():
     assert fit["slope_high"] < 0 and fit["share_turning_down"] == 1.0
     flat = stats.competence_fit(points.assign(gain=5.0 + rng.normal(0, 1, 30)), "gain", 500, 0)
     assert flat["slope_low"] < 0 < flat["slope_high"]
+
+
+def test_the_classification_rules_answer_as_their_tests_do():
+    rows = table({0.1: 0.0, 0.5: 2.0, 0.9: -2.0, 0.7: 0.35}, kl={0.1: 0.1, 0.5: 0.5, 0.7: 1.0,
+                                                               0.9: 2.0})
+    verdicts = stats.outcomes_by_test(stats.classify(rows, 2000, seed=0)).set_index("alpha")
+    assert (verdicts["bootstrap"] == verdicts["outcome"]).all()
+    # unpaired, a shift of 2 against a spread of 5 is not found; paired, it is, after Holm
+    assert verdicts.loc[0.5, "welch"] == "FROZEN" and verdicts.loc[0.5, "paired-holm"] == "HELP"
+    assert verdicts.loc[0.9, "paired-holm"] == "HURT"
+    # Holm multiplies the smallest p by the number of conditions, and keeps the order
+    p = verdicts.sort_values("paired_p")
+    assert p["holm_p"].iloc[0] == pytest.approx(min(1.0, 4 * p["paired_p"].iloc[0]))
+    assert (np.diff(p["holm_p"].to_numpy()) >= 0).all() and (p["holm_p"] <= 1).all()
+    assert verdicts.loc[0.1, "paired-holm"] == "FROZEN"

@@ -83,12 +83,13 @@ def _parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="frozen actors, goal-conditioned priors and "
                                                "the actors' IQL critics")
     train_cmds = train.add_subparsers(dest="train_command", required=True,
-                                      metavar="{actor,prior,critic}")
-    for kind in ("actor", "prior", "critic"):
-        cmd = train_cmds.add_parser(kind, parents=[common], help=(
-            f"train (or reuse) a {kind}" if kind != "critic" else
-            "the IQL critics of a trained actor: the ones its training kept, or trained "
-            "again for an actor trained before critics were kept"))
+                                      metavar="{actor,prior,critic,successor}")
+    for kind in ("actor", "prior", "critic", "successor"):
+        cmd = train_cmds.add_parser(kind, parents=[common], help={
+            "critic": "the IQL critics of a trained actor: the ones its training kept, or "
+                      "trained again for an actor trained before critics were kept",
+            "successor": "the SF/GPI baseline's successor features of an actor, its clean "
+                         "prior and their PoE"}.get(kind, f"train (or reuse) a {kind}"))
         cmd.add_argument("--env", required=True, choices=sorted(BEHAVIOUR_IDS),
                          help="the environment; required")
         cmd.add_argument("--dataset", default="medium",
@@ -101,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument("--quality", default="clean", choices=["clean", "degraded"],
                              help="clean (all the data) or degraded (a few episodes, a few "
                                   "steps) (default clean)")
-        else:
+        elif kind != "successor":
             cmd.add_argument("--device", default="cpu",
                              help="torch device of IQL training, e.g. cuda (default cpu); a "
                                   "run interrupted on one device resumes on another")
@@ -144,7 +145,10 @@ def _train_behaviour(args) -> None:
 def _train_policy(args) -> None:
     from frozensteer.agents import training
 
-    if args.kind == "critic":
+    if args.kind == "successor":
+        path = training.train_successor(args.env, args.dataset, args.profile, seed=args.seed)
+        print(f"successor features {path}")
+    elif args.kind == "critic":
         path = training.train_critics(args.env, args.dataset, args.profile, seed=args.seed,
                                       device=args.device)
         print(f"critics {path}; their report: {training.critic_report_path(path)}")

@@ -33,7 +33,6 @@ from frozensteer.profiles import Profile, get_profile
 from frozensteer.rules import Condition
 
 PRIOR_QUALITIES = ("clean", "degraded", "random")
-NO_PRIOR = "none"  # the prior quality of a sub-cell whose rules use no prior (the appendix)
 STUDIES = ("main", "harder", "antmaze", "appendix", "placebo")
 RANDOM_PRIOR_SEED = 0  # the random prior of training seed s starts from seed RANDOM_PRIOR_SEED + s
 ROWS_VERSION = 2  # bumped whenever the columns or content of a condition's rows change
@@ -52,10 +51,11 @@ def paper_conditions(profile: Profile | str) -> list[Condition]:
 
 def appendix_conditions(profile: Profile | str) -> list[Condition]:
     """The appendix baselines (``frozensteer.baselines``) beside the frozen actor: steering
-    by the actor's own IQL critic, with no prior (PoE's rows come from the main and harder
-    studies, paired by seed)."""
+    by the actor's own IQL critic (the critic rules use no prior; PoE's rows come from the
+    main and harder studies' clean-prior sub-cells, paired by seed)."""
     return [Condition("frozen")] + [Condition(rule) for rule in (
-        "q-argmax-16", "q-argmax-64", "q-softmax-16", "q-softmax-64", "q-gradient")]
+        "q-argmax-16", "q-argmax-64", "q-softmax-16", "q-softmax-64", "q-gradient",
+        "sf-gpi")]
 
 
 def placebo_conditions(profile: Profile | str) -> list[Condition]:
@@ -115,8 +115,8 @@ def sub_cells(study: str, profile: Profile | str) -> list[SubCell]:
     main = [(env, "medium") for env in prof.envs]
     harder = [(env, dataset) for env in ("hopper", "halfcheetah", "walker2d")
               for dataset in ("medium-replay", "medium-expert")]
-    if study == "appendix":  # every locomotion cell, its critic and no prior
-        return [SubCell(study, env, dataset, NO_PRIOR, seed) for seed in prof.training_seeds
+    if study == "appendix":  # every locomotion cell with its critic and its clean prior
+        return [SubCell(study, env, dataset, "clean", seed) for seed in prof.training_seeds
                 for env, dataset in main + harder]
     pairs = {"main": main, "harder": harder, "placebo": main + harder,  # the placebos: every
              # locomotion sub-cell, as far from the actor as its PoE
@@ -166,9 +166,8 @@ def condition_slug(condition: Condition) -> str:
 def sub_cell_dir(cell: SubCell, profile: Profile | str, mode: str = "deterministic") -> Path:
     suffix = ("" if mode == "deterministic" else f"-{mode}") + (f"-seed{cell.seed}" if cell.seed
                                                                    else "")
-    quality = "" if cell.prior_quality == NO_PRIOR else f"-{cell.prior_quality}"
     return (paths.results() / get_profile(profile).name / cell.study
-            / f"{cell.env}-{cell.dataset}{quality}{suffix}")
+            / f"{cell.env}-{cell.dataset}-{cell.prior_quality}{suffix}")
 
 
 def condition_path(cell: SubCell, condition: Condition, profile: Profile | str,
@@ -185,7 +184,7 @@ def _policy_files(cell: SubCell, prof: Profile) -> tuple[Path, Path | None]:
     from frozensteer.agents.training import policy_path
 
     actor = policy_path("actor", cell.env, cell.dataset, prof, seed=cell.seed)
-    prior = (None if cell.prior_quality in ("random", NO_PRIOR) else
+    prior = (None if cell.prior_quality == "random" else
              policy_path("prior", cell.env, cell.dataset, prof, cell.prior_quality, cell.seed))
     missing = [str(p) for p in (actor, prior) if p is not None and not p.exists()]
     if missing:
@@ -199,17 +198,20 @@ def _policy_files(cell: SubCell, prof: Profile) -> tuple[Path, Path | None]:
 def _network_files(cell: SubCell, prof: Profile) -> dict[str, Path]:
     """The extra frozen networks the rules of ``cell``'s study need, by name: the actor's
     IQL critics for the appendix's critic-guided rules."""
-    from frozensteer.agents.training import critic_path
+    from frozensteer.agents.training import critic_path, successor_path
 
     needs = {n for c in study_conditions(cell.study, prof) for n in c.spec.needs}
     files = {}
-    if "critic" in needs:
-        files["critic"] = critic_path(cell.env, cell.dataset, prof, cell.seed)
-        if not files["critic"].exists():
+    for name, where, command in (("critic", critic_path, "critic"),
+                                 ("successor", successor_path, "successor")):
+        if name not in needs:
+            continue
+        files[name] = where(cell.env, cell.dataset, prof, cell.seed)
+        if not files[name].exists():
             raise FileNotFoundError(
-                f"sub-cell {cell} needs the actor's critics {files['critic']}: train them with "
-                f"`frozensteer train critic --env {cell.env} --dataset {cell.dataset} "
-                f"--profile {prof.name}" + (f" --seed {cell.seed}`" if cell.seed else "`"))
+                f"sub-cell {cell} needs {files[name]}: make it with `frozensteer train "
+                f"{command} --env {cell.env} --dataset {cell.dataset} --profile {prof.name}"
+                + (f" --seed {cell.seed}`" if cell.seed else "`"))
     unknown = needs - set(files)
     if unknown:
         raise ValueError(f"the rules of the {cell.study} study need networks {sorted(unknown)}, "
@@ -236,7 +238,7 @@ def sub_cell_inputs(cell: SubCell, profile: Profile | str, mode: str = "determin
     return ([cell.study, cell.env, cell.dataset, cell.prior_quality, mode,
              episode_seeds(cell.study, prof), prof.goal_percentile, prof.selector_states,
              prof.selector_seed, dataset_key, policy_id(actor),
-             _prior_id(prior, cell.seed, cell.prior_quality),
+             _prior_id(prior, cell.seed),
              __version__, ROWS_VERSION]
             # a shortened horizon (smoke only) and a training seed other than 0 join the key;
             # their absence leaves it as it was
@@ -247,9 +249,17 @@ def sub_cell_inputs(cell: SubCell, profile: Profile | str, mode: str = "determin
 
 
 def _network_id(path: Path) -> str:
-    from frozensteer.agents.checkpoint import read_critics
+    """The weights digest of a rule's extra network file, verified."""
+    from frozensteer.agents.checkpoint import read_critics, read_successor
 
-    return read_critics(path)["weights_sha256"]
+    read = read_successor if path.parent.name == "successor" else read_critics
+    return read(path)["weights_sha256"]
+
+
+def _load_network(name: str, path: Path, env: str):
+    from frozensteer.agents.checkpoint import load_critics, load_successor
+
+    return load_successor(path) if name == "successor" else load_critics(path, env=env)
 
 
 def condition_key(inputs: list, condition: Condition) -> str:
@@ -257,9 +267,7 @@ def condition_key(inputs: list, condition: Condition) -> str:
     return provenance.content_key([inputs, condition.rule, condition.alpha, condition.beta])
 
 
-def _prior_id(prior: Path | None, seed: int = 0, quality: str = "random") -> str:
-    if quality == NO_PRIOR:
-        return NO_PRIOR
+def _prior_id(prior: Path | None, seed: int = 0) -> str:
     return (f"random-init-seed-{RANDOM_PRIOR_SEED + seed}" if prior is None
             else policy_id(prior))
 
@@ -365,7 +373,6 @@ def compute_rows(cell: SubCell, profile: Profile | str, conds: Sequence[Conditio
     """Run the episodes of ``conds`` on a sub-cell (no cache); one tidy row per episode,
     ``condition`` giving each condition's position in its study's set (``positions``)."""
     from frozensteer.agents import GaussianPolicy, freeze, load_actor, load_prior
-    from frozensteer.agents.checkpoint import load_critics
     from frozensteer.agents.training import dataset_key
     from frozensteer.data import datasets
     from frozensteer.evaluate import evaluate
@@ -377,11 +384,9 @@ def compute_rows(cell: SubCell, profile: Profile | str, conds: Sequence[Conditio
     dataset = datasets.load_dataset(dataset_id, prof)
     inputs = cell_inputs(cell, prof)
     actor = load_actor(actor_file, env=cell.env)
-    networks = {name: load_critics(path, env=cell.env)
+    networks = {name: _load_network(name, path, cell.env)
                 for name, path in _network_files(cell, prof).items()}
-    if cell.prior_quality == NO_PRIOR:
-        prior = None
-    elif prior_file is None:
+    if prior_file is None:
         net = inputs.random_prior["network"]
         prior = GaussianPolicy(net["obs_dim"], net["act_dim"], net["goal_dim"],
                                tuple(net["hidden"]))
@@ -391,7 +396,7 @@ def compute_rows(cell: SubCell, profile: Profile | str, conds: Sequence[Conditio
         prior = load_prior(prior_file, env=cell.env)
     conds = list(conds)
     rows = evaluate(fam.make_eval_env(cell.env, cell.dataset, prof), actor, prior,
-                    None if prior is None else inputs.deployment_goal, conds,
+                    inputs.deployment_goal, conds,
                     episode_seeds(cell.study, prof), mode=mode, workers=workers,
                     networks=networks, progress=progress)
     kl, shift = distance_to_actor(actor, prior, inputs.distance_goal, inputs.selector_states,
@@ -409,7 +414,7 @@ def compute_rows(cell: SubCell, profile: Profile | str, conds: Sequence[Conditio
     return rows.assign(mode=mode, profile=prof.name, code_version=__version__,
                        dataset_id=dataset_id, dataset_key=dataset_key(dataset),
                        actor_sha256=policy_id(actor_file),
-                       prior_id=_prior_id(prior_file, cell.seed, cell.prior_quality))
+                       prior_id=_prior_id(prior_file, cell.seed))
 
 
 @torch.no_grad()
@@ -585,10 +590,14 @@ def build_studies(profile: Profile | str, studies: Sequence[str],
     training.train_all(profile, list(dict.fromkeys(
         (c.env, c.dataset) for study in studies for c in sub_cells(study, profile))))
     for study in studies:
-        if any("critic" in c.spec.needs for c in study_conditions(study, profile)):
-            for cell in sub_cells(study, profile):  # the critics of actors trained before
+        needs = {n for c in study_conditions(study, profile) for n in c.spec.needs}
+        for cell in sub_cells(study, profile) if needs else []:
+            if "critic" in needs:  # the critics of actors trained before critics were kept
                 training.train_critics(cell.env, cell.dataset, profile, seed=cell.seed,
-                                       progress=False)  # critics were kept
+                                       progress=False)
+            if "successor" in needs:
+                training.train_successor(cell.env, cell.dataset, profile, seed=cell.seed,
+                                         progress=False)
     for study in studies:
         for mode in modes:
             run_study(study, profile, mode=mode, workers=1, progress=False)

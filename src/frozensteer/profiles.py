@@ -80,6 +80,10 @@ class Profile:
     # the committed one; a seed joins a profile's grid once its policies are trained)
     training_seeds: tuple[int, ...] = (0,)
     envs: tuple[str, ...] = field(default=LOCOMOTION_ENVS)
+    # the appendix's SF/GPI baseline: gradient steps of its reward features and TD steps of
+    # its successor features (frozensteer.successor)
+    sf_feature_steps: int = 20_000
+    sf_psi_steps: int = 100_000
 
     def as_dict(self) -> dict:
         """All settings as a plain dictionary (for manifests and the protocol chapter)."""
@@ -129,6 +133,8 @@ PROFILES: dict[str, Profile] = {
         episodes_per_condition=10,
         antmaze_episodes_per_condition=20,
         bootstrap_resamples=2_000,
+        sf_feature_steps=5_000,
+        sf_psi_steps=20_000,
     ),
     "smoke": dataclasses.replace(
         _PAPER,
@@ -151,6 +157,8 @@ PROFILES: dict[str, Profile] = {
         selector_states=256,
         build_in_book=True,
         eval_horizon=200,
+        sf_feature_steps=100,
+        sf_psi_steps=200,
     ),
 }
 

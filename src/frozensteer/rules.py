@@ -178,4 +178,4 @@ class Condition:
 
 
 # the appendix baselines and the placebo conditions register their rules on import
-from frozensteer import baselines, placebo  # noqa: E402,F401
+from frozensteer import baselines, placebo, successor  # noqa: E402,F401

@@ -124,6 +124,7 @@ def classify(rows: pd.DataFrame, resamples: int, seed: int) -> pd.DataFrame:
             scores = pd.concat([scores for scores, _ in paired])
             base = pd.concat([base for _, base in paired])
             welch = scipy_stats.ttest_ind(scores, base, equal_var=False).pvalue
+            paired = scipy_stats.ttest_1samp(np.concatenate(diffs), 0.0).pvalue
             first = cond.iloc[0]
             out.append({**dict(zip(CELL, cell)), "condition": condition, "rule": first["rule"],
                         "alpha": first["alpha"], "beta": first["beta"],
@@ -131,8 +132,39 @@ def classify(rows: pd.DataFrame, resamples: int, seed: int) -> pd.DataFrame:
                         "diff": np.mean([d.mean() for d in diffs]) if len(diffs) > 1
                         else diffs[0].mean(), "ci_low": low, "ci_high": high,
                         "outcome": outcome(low, high), "seeds": len(diffs),
-                        "welch_p": float(welch) if np.isfinite(welch) else 1.0})
+                        "welch_p": float(welch) if np.isfinite(welch) else 1.0,
+                        "paired_p": float(paired) if np.isfinite(paired) else 1.0})
     return pd.DataFrame(out)
+
+
+TESTS = ("bootstrap", "welch", "paired-holm")
+
+
+def outcomes_by_test(classes: pd.DataFrame, level: float = 0.05) -> pd.DataFrame:
+    """``classes`` (``classify``'s rows) with the verdict of each classification rule:
+    ``bootstrap`` (the protocol's: the paired bootstrap CI of the difference, as
+    ``outcome``), ``welch`` (Welch's unpaired t-test at ``level``) and ``paired-holm`` (the
+    paired t-test of the per-episode differences, its p-values corrected by Holm's
+    step-down method over the conditions of each sub-cell), each HELP or HURT by the sign
+    of the mean difference where significant, FROZEN otherwise."""
+    out = classes.assign(bootstrap=classes["outcome"])
+    sign = np.where(out["diff"] > 0, "HELP", "HURT")
+    out["welch"] = np.where(out["welch_p"] < level, sign, "FROZEN")
+    out["holm_p"] = out.groupby(CELL, sort=False)["paired_p"].transform(_holm)
+    out["paired-holm"] = np.where(out["holm_p"] < level, sign, "FROZEN")
+    return out
+
+
+def _holm(p: pd.Series) -> pd.Series:
+    """Holm's step-down adjusted p-values: the k-th smallest of m times (m - k + 1), made
+    monotone and capped at 1."""
+    order = np.argsort(p.to_numpy(), kind="stable")
+    m = len(p)
+    adjusted = np.minimum(1.0, np.maximum.accumulate(
+        (m - np.arange(m)) * p.to_numpy()[order]))
+    out = np.empty(m)
+    out[order] = adjusted
+    return pd.Series(out, index=p.index)
 
 
 def classify_per_seed(rows: pd.DataFrame, resamples: int, seed: int) -> pd.DataFrame:

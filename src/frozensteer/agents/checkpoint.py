@@ -200,3 +200,53 @@ def read_critics(path: Path, *, env: str | None = None) -> dict:
         raise DamagedCheckpoint(f"critic file {path}: its weights differ from the digest "
                                 "recorded when it was written; restore or retrain its actor")
     return payload
+
+
+SUCCESSOR_REQUIRED = ("kind", "network", "state_dict", "actor_key", "prior_id", "goal",
+                      "env", "dataset_id", "dataset_key", "summary", "code_version",
+                      "weights_sha256")
+
+
+def save_successor(path: Path, model, *, actor_key: str, prior_id: str, goal, env: str,
+                   dataset_id: str, dataset_key: str, summary: dict) -> Path:
+    """Write the SF/GPI baseline's networks (``frozensteer.successor.Successor``) with what
+    they were fitted on, atomically."""
+    payload = {"kind": "successor",
+               "network": {"obs_dim": model.obs_dim, "act_dim": model.act_dim,
+                           "config": model.config.as_dict()},
+               "state_dict": {k: v.detach().cpu().clone()
+                              for k, v in model.state_dict().items()},
+               "actor_key": actor_key, "prior_id": prior_id,
+               "goal": None if goal is None else [float(x) for x in goal], "env": env,
+               "dataset_id": dataset_id, "dataset_key": dataset_key, "summary": summary,
+               "code_version": __version__}
+    payload["weights_sha256"] = weights_digest(payload["state_dict"])
+    return atomic_write(path, lambda tmp: torch.save(payload, tmp))
+
+
+def read_successor(path: Path) -> dict:
+    """The contents of a successor file, checked against its weights digest."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no successor features at {path}: fit them with "
+                                "`frozensteer train successor`")
+    payload = torch.load(path, weights_only=True)
+    missing = [k for k in SUCCESSOR_REQUIRED if k not in payload]
+    if missing or payload["kind"] != "successor":
+        raise ValueError(f"{path} is not a frozensteer successor file (lacks {missing})")
+    if weights_digest(payload["state_dict"]) != payload["weights_sha256"]:
+        raise DamagedCheckpoint(f"successor file {path}: its weights differ from the digest "
+                                "recorded when it was written; fit it again")
+    return payload
+
+
+def load_successor(path: Path):
+    """The frozen SF/GPI networks saved at ``path``."""
+    from frozensteer.successor import SFConfig, Successor
+
+    payload = read_successor(path)
+    net = payload["network"]
+    config = SFConfig(**{**net["config"], "hidden": tuple(net["config"]["hidden"])})
+    model = Successor(net["obs_dim"], net["act_dim"], config)
+    model.load_state_dict(payload["state_dict"])
+    return model.requires_grad_(False).eval()

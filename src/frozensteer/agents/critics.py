@@ -113,7 +113,7 @@ def report(critics, transitions: Transitions, parts: np.ndarray, *, discount: fl
                      "q_vs_return_spearman": float(scipy_stats.spearmanr(
                          q[usable[index]], returns[index][usable[index]]).statistic),
                      **_actor_columns(critics, actor, obs, q)})
-    if held_out_transitions is not None:
+    if held_out_transitions is not None and _with_tail(held_out_transitions).sum() > 2:
         data = held_out_transitions
         usable = np.flatnonzero(_with_tail(data))
         index = np.sort(rng.choice(usable, size=min(sample, len(usable)), replace=False))

@@ -35,6 +35,13 @@ from frozensteer.provenance import git_commit, locked, read_table, sha256, write
 # CORL's published IQL scores on D4RL's own (v2) data: a yardstick only, the data differ.
 CORL_IQL = {("hopper", "medium"): 67.5, ("halfcheetah", "medium"): 48.3,
             ("walker2d", "medium"): 80.9}
+# The IQL paper's own D4RL table (Kostrikov et al., 2022, table 1; -v2 datasets), the
+# primary source for the same yardstick
+IQL_PAPER = {("halfcheetah", "medium"): 47.4, ("hopper", "medium"): 66.3,
+             ("walker2d", "medium"): 78.3, ("halfcheetah", "medium-replay"): 44.2,
+             ("hopper", "medium-replay"): 94.7, ("walker2d", "medium-replay"): 73.9,
+             ("halfcheetah", "medium-expert"): 86.7, ("hopper", "medium-expert"): 91.5,
+             ("walker2d", "medium-expert"): 109.6}
 
 
 def policy_path(kind: str, env: str, dataset: str, profile: Profile | str,
@@ -146,6 +153,55 @@ def train_critics(env: str, dataset: str, profile: Profile | str, *, seed: int =
     return critic_file
 
 
+def successor_path(env: str, dataset: str, profile: Profile | str, seed: int = 0) -> Path:
+    """The SF/GPI baseline's networks for the actor of the same name and its clean prior."""
+    actor = policy_path("actor", env, dataset, profile, seed=seed)
+    return actor.parents[1] / "successor" / actor.name
+
+
+def train_successor(env: str, dataset: str, profile: Profile | str, *, seed: int = 0,
+                    progress: bool = True) -> Path:
+    """The successor features (``frozensteer.successor``) of the library made of the actor
+    of ``env``, ``dataset`` and ``seed``, its clean prior at the deployment goal and their
+    PoE, fitted on the dataset (reused while the actor, prior, data and config are the
+    same)."""
+    from frozensteer.agents.checkpoint import (load_successor, policy_id, read_successor,
+                                               save_successor)
+    from frozensteer.successor import SFConfig, fit_successor
+
+    prof = get_profile(profile)
+    actor_file = policy_path("actor", env, dataset, prof, seed=seed)
+    prior_file = policy_path("prior", env, dataset, prof, "clean", seed)
+    for needed, kind in ((actor_file, "actor"), (prior_file, "prior --quality clean")):
+        if not needed.exists():
+            raise FileNotFoundError(f"no {needed}: train it with `frozensteer train {kind} "
+                                    f"--env {env} --dataset {dataset} --profile {prof.name}"
+                                    + (f" --seed {seed}`" if seed else "`"))
+    config = SFConfig(feature_steps=prof.sf_feature_steps, psi_steps=prof.sf_psi_steps,
+                      batch_size=prof.batch_size, seed=seed)
+    actor_key, prior_id = read_checkpoint(actor_file)["key"], policy_id(prior_file)
+    path = successor_path(env, dataset, prof, seed)
+    if path.exists():
+        try:
+            old = read_successor(path)
+            if (old["actor_key"], old["prior_id"], old["network"]["config"]) == (
+                    actor_key, prior_id, {**config.as_dict(), "hidden": list(config.hidden)}):
+                return path
+        except ValueError as err:  # a damaged file is fitted again
+            warnings.warn(f"{err}; fitting it again", stacklevel=2)
+    minari_dataset = datasets.load_dataset(datasets.local_id(env, dataset), prof)
+    data = from_minari(minari_dataset)
+    goal = family(env).deployment_goal(data, prof)
+    model, summary = fit_successor(data, load_policy(actor_file, env=env),
+                                   load_policy(prior_file, env=env), goal, config,
+                                   progress=progress and f"SF {env}")
+    saved = save_successor(path, model, actor_key=actor_key, prior_id=prior_id, goal=goal,
+                           env=env, dataset_id=datasets.local_id(env, dataset),
+                           dataset_key=dataset_key(minari_dataset), summary=summary)
+    load_successor(saved)  # reads back
+    return saved
+
+
 CRITIC_REPORT_VERSION = 2  # 2: Q of the actor's action, and held-out episodes
 
 
@@ -179,8 +235,9 @@ def record_critic_report(critic_file: Path, env: str, dataset: str, prof: Profil
     table = critic_checks.report(load_critics(critic_file, env=env), data, parts,
                                  discount=config.discount, temperature=config.temperature,
                                  max_weight=config.max_weight, actor=actor,
-                                 held_out_transitions=critic_checks.held_out(env, dataset,
-                                                                             prof))
+                                 held_out_transitions=critic_checks.held_out(
+                                     env, dataset, prof,
+                                     min(20_000, prof.dataset_transitions)))
     return write_table(out, table.assign(env=env, dataset=dataset,
                                           critic_weights_sha256=digest,
                                           report_version=CRITIC_REPORT_VERSION))
@@ -336,7 +393,7 @@ def _write_policy_manifest(prof: Profile, root: Path, goals: dict | None = None)
         if (root / "manifest.json").exists() else {}
     policies = {}
     for path in sorted(root.glob("*/*.pt")):
-        if path.parent.name in ("unfinished", "critic"):
+        if path.parent.name in ("unfinished", "critic", "successor"):
             continue
         ck = read_checkpoint(path)
         _, dataset = datasets.parse_local_id(ck["dataset_id"])
@@ -369,12 +426,26 @@ def _write_policy_manifest(prof: Profile, root: Path, goals: dict | None = None)
             "command": f"frozensteer train critic --env {ck['env']} --dataset {dataset} "
                        f"--profile {prof.name}" + (f" --seed {seed}" if seed else ""),
             "actor_key": ck["actor_key"]}
+    from frozensteer.agents.checkpoint import read_successor
+
+    successors = {}
+    for path in sorted(root.glob("successor/*.pt")):
+        sf = read_successor(path)
+        _, dataset = datasets.parse_local_id(sf["dataset_id"])
+        seed = sf["network"]["config"].get("seed", 0)
+        successors[str(path.relative_to(root))] = {
+            "sha256": sha256(path), "weights_sha256": sf["weights_sha256"],
+            "command": f"frozensteer train successor --env {sf['env']} --dataset {dataset} "
+                       f"--profile {prof.name}" + (f" --seed {seed}" if seed else ""),
+            "actor_key": sf["actor_key"], "prior_id": sf["prior_id"],
+            "summary": sf["summary"]}
     manifest = {"profile": prof.name, "code_commit": git_commit(),
                 "note": "weights only (no optimiser state); a policy is retrained when its "
                         "dataset, config or code version changes; the IQL actors' twin Q and "
                         "V are under critic/ (kept by the actor's training, or trained again "
                         "alone with its config and seed by `frozensteer train critic`)",
-                "policies": policies, "critics": critics}
+                "policies": policies, "critics": critics,
+                **({"successors": successors} if successors else {})}
     return write_json(root / "manifest.json", manifest)
 
 
