@@ -34,7 +34,9 @@ def test_every_known_rule_names_its_coefficient():
     assert {name: rule.coefficient for name, rule in rules.RULES.items()} == {
         "frozen": None, "prior-only": None, "additive": "alpha", "poe": "alpha",
         "kl-reg": "beta", "q-argmax-16": None, "q-softmax-16": None, "q-argmax-64": None,
-        "q-softmax-64": None, "q-gradient": None, "placebo-tiny": None, "placebo-kl": "alpha"}
+        "q-softmax-64": None, "q-gradient": None, "placebo-tiny": None, "placebo-kl": "alpha",
+        "sf-gpi": None}
+    assert rules.RULES["sf-gpi"].needs == ("successor",) and rules.RULES["sf-gpi"].uses_prior
     assert all(rules.RULES[name].needs == ("critic",) and not rules.RULES[name].uses_prior
                for name in rules.RULES if name.startswith("q-"))
     assert Condition("kl-reg", alpha=0.5, beta=1.0).coefficient == 1.0
