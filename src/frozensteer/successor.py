@@ -28,6 +28,7 @@ from torch import nn
 from tqdm import tqdm
 
 from frozensteer import compose
+from frozensteer.agents.iql import mlp
 from frozensteer.compose import DiagGaussian
 from frozensteer.data.transitions import Transitions
 from frozensteer.rules import StepContext, register
@@ -57,14 +58,6 @@ class SFConfig:
         return asdict(self)
 
 
-def _mlp(inputs: int, hidden: tuple[int, ...], out: int) -> nn.Sequential:
-    layers, width = [], inputs
-    for size in hidden:
-        layers += [nn.Linear(width, size), nn.ReLU()]
-        width = size
-    return nn.Sequential(*layers, nn.Linear(width, out))
-
-
 class Successor(nn.Module):
     """Reward features, their weights and the library's successor features, on raw
     observations (normalised inside with the dataset's statistics)."""
@@ -73,9 +66,9 @@ class Successor(nn.Module):
         super().__init__()
         self.obs_dim, self.act_dim, self.config = obs_dim, act_dim, config
         inputs, f = obs_dim + act_dim, config.features
-        self.feature_net = nn.Sequential(_mlp(inputs, config.hidden, f), nn.ReLU())
+        self.feature_net = nn.Sequential(mlp(inputs, config.hidden, f), nn.ReLU())
         self.reward_head = nn.Linear(f, 1)
-        self.psi = _mlp(inputs, config.hidden, len(LIBRARY) * f)
+        self.psi = mlp(inputs, config.hidden, len(LIBRARY) * f)
         self.register_buffer("obs_mean", torch.zeros(obs_dim))
         self.register_buffer("obs_std", torch.ones(obs_dim))
         self.register_buffer("w", torch.zeros(f))
@@ -153,7 +146,7 @@ def fit_successor(data: Transitions, actor, prior, goal, config: SFConfig, *,
         r2 = float(1 - ((target - fitted) ** 2).sum() / ((target - target.mean()) ** 2).sum())
     goal_t = None if goal is None else torch.as_tensor(goal, dtype=torch.float32).reshape(1, -1)
     next_actions = _next_actions(actor, prior, goal_t, data.next_observations, config.alpha)
-    target_psi = _mlp(obs.shape[1] + act.shape[1], config.hidden,
+    target_psi = mlp(obs.shape[1] + act.shape[1], config.hidden,
                       len(LIBRARY) * config.features)
     target_psi.load_state_dict(model.psi.state_dict())
     opt = torch.optim.Adam(model.psi.parameters(), lr=config.lr)

@@ -57,12 +57,13 @@ class IQLConfig:
         return asdict(self)
 
 
-def mlp(inputs: int, hidden: tuple[int, ...]) -> nn.Sequential:
+def mlp(inputs: int, hidden: tuple[int, ...], outputs: int = 1) -> nn.Sequential:
+    """ReLU layers of ``hidden`` sizes, then a linear layer of ``outputs`` units."""
     layers, width = [], inputs
     for size in hidden:
         layers += [nn.Linear(width, size), nn.ReLU()]
         width = size
-    return nn.Sequential(*layers, nn.Linear(width, 1))
+    return nn.Sequential(*layers, nn.Linear(width, outputs))
 
 
 def reward_scale(data: Transitions) -> float:
