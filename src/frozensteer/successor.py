@@ -2,9 +2,9 @@
 appendix's SF/GPI baseline: a small library of policies, evaluated once on the dataset, and
 at every state the action of whichever the evaluation says is best.
 
-- **Reward features** phi(s, a): the last hidden layer (``FEATURES`` units) of a network
-  trained to predict the reward from (s, a); the weights w that give r ~ phi . w are then
-  fitted by least squares on the dataset.
+- **Reward features** phi(s, a): the last hidden layer (``features`` units, linear after
+  the ReLU layers) of a network trained to predict the reward from (s, a); the weights w
+  that give r ~ phi . w are then fitted by least squares on the dataset.
 - **Successor features** psi^pi(s, a), the expected discounted sum of phi along pi from
   (s, a), for each policy of the library (``LIBRARY``): the frozen actor, the prior at its
   deployment goal, and PoE at ``alpha`` (each executing its mean, clipped to the bounds).
@@ -66,7 +66,8 @@ class Successor(nn.Module):
         super().__init__()
         self.obs_dim, self.act_dim, self.config = obs_dim, act_dim, config
         inputs, f = obs_dim + act_dim, config.features
-        self.feature_net = nn.Sequential(mlp(inputs, config.hidden, f), nn.ReLU())
+        # a linear bottleneck after the ReLU layers: no feature can die
+        self.feature_net = mlp(inputs, config.hidden, f)
         self.reward_head = nn.Linear(f, 1)
         self.psi = mlp(inputs, config.hidden, len(LIBRARY) * f)
         self.register_buffer("obs_mean", torch.zeros(obs_dim))
