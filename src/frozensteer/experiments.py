@@ -1,10 +1,12 @@
 """The experiment grid: studies, sub-cells, conditions and episode seeds (protocol chapter,
 sections 3-5).
 
-A study is a list of sub-cells (environment, dataset, prior quality); every sub-cell runs the
-conditions of its study's named condition set (``CONDITION_SETS``; the paper's 13 for every
-study today) for the family's episodes per condition, episode ``i`` of every condition
-resetting with seed ``base_seed + i`` so that conditions are paired by start state.
+A study is a list of sub-cells (environment, dataset, prior quality, training seed); every
+sub-cell runs the conditions of its study's named condition set (``CONDITION_SETS``: the
+paper's 13 for the main, harder and AntMaze studies, the baselines for the appendix, the
+placebos for the placebo study) for the family's episodes per condition, episode ``i`` of
+every condition resetting with seed ``base_seed + i`` so that conditions are paired by start
+state.
 
 Results are keyed and stored per (sub-cell, condition): adding a condition to a study runs
 only that condition's episodes.
@@ -197,7 +199,7 @@ def _policy_files(cell: SubCell, prof: Profile) -> tuple[Path, Path | None]:
 
 def _network_files(cell: SubCell, prof: Profile) -> dict[str, Path]:
     """The extra frozen networks the rules of ``cell``'s study need, by name: the actor's
-    IQL critics for the appendix's critic-guided rules."""
+    IQL critics and the SF/GPI baseline's successor features for the appendix's rules."""
     from frozensteer.agents.training import critic_path, successor_path
 
     needs = {n for c in study_conditions(cell.study, prof) for n in c.spec.needs}
@@ -237,8 +239,7 @@ def sub_cell_inputs(cell: SubCell, profile: Profile | str, mode: str = "determin
                                                    prof))
     return ([cell.study, cell.env, cell.dataset, cell.prior_quality, mode,
              episode_seeds(cell.study, prof), prof.goal_percentile, prof.selector_states,
-             prof.selector_seed, dataset_key, policy_id(actor),
-             _prior_id(prior, cell.seed),
+             prof.selector_seed, dataset_key, policy_id(actor), _prior_id(prior, cell.seed),
              __version__, ROWS_VERSION]
             # a shortened horizon (smoke only) and a training seed other than 0 join the key;
             # their absence leaves it as it was
