@@ -363,13 +363,19 @@ def record_actor_score(env: str, dataset: str, profile: Profile | str,
         return _replace_score_row(path, row)
 
 
+def read_actor_scores(path: Path) -> pd.DataFrame:
+    """The actors' score table, in today's columns whatever version wrote it."""
+    table = read_table(path).rename(columns={"level": "dataset"})  # its name until 0.1.0
+    if "seed" not in table:  # tables written before seeds were an axis hold seed 0
+        table.insert(table.columns.get_loc("dataset") + 1, "seed", 0)
+    return table
+
+
 def _replace_score_row(path: Path, row: dict) -> pd.DataFrame:
     env, dataset, seed = row["env"], row["dataset"], row["seed"]
     table = pd.DataFrame([row])
     if path.exists():
-        old = read_table(path).rename(columns={"level": "dataset"})  # its name until 0.1.0
-        if "seed" not in old:  # tables written before seeds were an axis hold seed 0
-            old.insert(old.columns.get_loc("dataset") + 1, "seed", 0)
+        old = read_actor_scores(path)
         old = old[~((old["env"] == env) & (old["dataset"] == dataset) & (old["seed"] == seed))]
         table = pd.concat([old, table], ignore_index=True) if len(old) else table
     table = table.sort_values(["env", "dataset", "seed"], ignore_index=True)
@@ -461,8 +467,8 @@ def train_all(profile: Profile | str, cells: list[tuple[str, str]]) -> None:
         path = policy_path("actor", env, dataset, prof)
         before = path.stat().st_mtime_ns if path.exists() else None
         path = train_actor(env, dataset, prof, progress=False)
-        scored = scores.exists() and ((read_table(scores)[["env", "dataset"]] == [env, dataset])
-                                      .all(axis=1).any())
+        scored = scores.exists() and ((read_actor_scores(scores)[["env", "dataset"]]
+                                       == [env, dataset]).all(axis=1).any())
         if not scored or path.stat().st_mtime_ns != before:  # new actor: score it
             record_actor_score(env, dataset, prof, evaluate_actor(path, env, prof))
         for quality in ("clean", "degraded"):
