@@ -1,6 +1,8 @@
 """The experiment grid end to end at the smoke profile: tidy rows, caching, resuming a kill."""
 
 import dataclasses
+import itertools
+import json
 
 import numpy as np
 import pandas as pd
@@ -8,6 +10,7 @@ import pytest
 
 from frozensteer import evaluate, experiments, paths, provenance
 from frozensteer.agents import training
+from frozensteer.agents.checkpoint import policy_id
 from frozensteer.profiles import get_profile
 
 pytestmark = pytest.mark.slow  # builds datasets or runs whole pipelines
@@ -118,7 +121,7 @@ def test_cli_run_records_the_table_and_summarises(trained, env_of, monkeypatch, 
     for path in (tmp_path / "results").rglob("*.json"):
         path.unlink()
     assert cli.main(["run", "--study", "main", "--profile", "smoke"]) == 2
-    assert "frozensteer train actor|prior --env hopper" in capsys.readouterr().err
+    assert "(train it with `frozensteer train actor --env hopper" in capsys.readouterr().err
 
 
 def test_part_of_a_study_runs_by_environment_and_is_read_back(trained, env_of, monkeypatch,
@@ -285,6 +288,68 @@ def test_training_seeds_are_an_axis_of_the_grid(trained, env_of, monkeypatch, tm
 
     classes = stats.classify(table, 200, seed=0)
     assert len(classes) == 3 * 12 and (classes["seeds"] == 2).all()
+
+
+def test_each_robustness_variant_changes_only_what_it_names(trained, env_of, monkeypatch):
+    from frozensteer import variants
+
+    experiments.build_studies(PROFILE, list(variants.VARIANTS))  # trains their priors too
+    degraded = variants.profile_for("main-degraded-1pct", PROFILE)
+    path = training.policy_path("prior", "hopper", "medium", degraded, "degraded")
+    # its own file: the 5% prior's stays as it was
+    assert path.exists() and path.name == "hopper-medium-degraded-e0.01-s0.01.pt"
+    assert path != training.policy_path("prior", "hopper", "medium", PROFILE, "degraded")
+    with pytest.raises(ValueError, match="apply to the degraded prior only"):
+        training.train_prior("hopper", "medium", "clean", degraded, progress=False)
+    main = {(c.env, c.dataset, c.prior_quality): c for c in experiments.sub_cells("main", PROFILE)}
+    reaches = {"goal_percentile": {"goal"}, "episodes_per_condition": {"episodes"},
+               "degraded_episode_fraction": {"prior"}, "degraded_step_fraction": {"prior"},
+               "training_seeds": {"actor", "prior", "seed"}}
+    for name in variants.VARIANTS:
+        prof = variants.profile_for(name, PROFILE)
+        assert variants.profile_for(name, prof) is prof  # applied once, however often asked
+        changed = {k for k, v in dataclasses.asdict(prof).items()
+                   if k != "variant" and v != getattr(PROFILE, k)}
+        assert changed == set(variants.changes(name, PROFILE))
+        table = experiments.run_study(name, PROFILE, workers=1, progress=False)
+        for cell in experiments.sub_cells(name, PROFILE):
+            base = main[(cell.env, cell.dataset, cell.prior_quality)]
+            ours, theirs = (experiments.sub_cell_inputs(c, PROFILE) for c in (cell, base))
+            actor, prior = experiments._policy_files(base, PROFILE)
+            where = {"goal": theirs.index(PROFILE.goal_percentile),
+                     "episodes": theirs.index(experiments.episode_seeds("main", PROFILE)),
+                     "actor": theirs.index(policy_id(actor)),
+                     "prior": theirs.index(experiments._prior_id(prior)),
+                     "seed": len(theirs)}  # another training seed is appended to the key
+            differ = {i for i, (a, b) in enumerate(itertools.zip_longest(ours, theirs))
+                      if a != b}
+            assert differ == {0} | {where[w] for k in changed for w in reaches[k]}, name
+            rows = table[table["prior_quality"] == cell.prior_quality]
+            mine = trained[trained["prior_quality"] == cell.prior_quality]
+            frozen = rows[rows["rule"] == "frozen"]
+            n = len(mine[mine["rule"] == "frozen"])
+            # frozen ignores the prior and its goal: its first episodes are the main study's,
+            # unless the actor is another seed's
+            named = ["study", "prior_id", "training_seed"]  # the rows name these
+            assert frozen.head(n).drop(columns=named).reset_index(drop=True).equals(
+                mine[mine["rule"] == "frozen"].drop(columns=named).reset_index(drop=True)
+            ) == ("training_seeds" not in changed), name
+            # the prior's own episodes move with its goal and its file, not with more episodes
+            steered = rows[rows["rule"] == "prior-only"].head(n)["return"].to_numpy()
+            same = np.array_equal(steered, mine[mine["rule"] == "prior-only"]["return"])
+            assert same == (name == "main-episodes-4x"), name
+        assert len(table) == experiments.study_size(name, PROFILE)
+        # a variant already computed is read back, not computed again
+        real = experiments.compute_rows
+        monkeypatch.setattr(experiments, "compute_rows", lambda *a, **k: pytest.fail(name))
+        pd.testing.assert_frame_equal(
+            experiments.run_study(name, PROFILE, workers=1, progress=False), table)
+        monkeypatch.setattr(experiments, "compute_rows", real)
+    # the manifest records what the variant changed
+    _, path = experiments.run_and_record("main-goal-p50", PROFILE, command="test", workers=1,
+                                         progress=False)
+    manifest = json.loads(path.with_suffix(".manifest.json").read_text())
+    assert manifest["variant_of"] == "main" and manifest["changes"] == {"goal_percentile": 50.0}
 
 
 def test_a_sub_cell_draws_its_dataset_inputs_once(trained, env_of, monkeypatch):

@@ -171,11 +171,17 @@ def one_mechanism() -> Verdict:
 
 def verdicts(main: pd.DataFrame, harder: pd.DataFrame, antmaze: pd.DataFrame, *,
              n_main: int, n_harder: int, n_antmaze: int, driver_success: float | None,
-             kl_budget: float, resamples: int, seed: int) -> pd.DataFrame:
-    """Every claim's verdict, one row each (columns: claim, ours, verdict, rule)."""
+             kl_budget: float, resamples: int, seed: int, test: str = "bootstrap"
+             ) -> pd.DataFrame:
+    """Every claim's verdict, one row each (columns: claim, ours, verdict, rule); HELP,
+    FROZEN and HURT decided by the classification rule ``test`` (``stats.TESTS``)."""
+    if test not in stats.TESTS:
+        raise ValueError(f"test must be one of {list(stats.TESTS)}, got {test!r}")
     both = pd.concat([t for t in (main, harder) if len(t)], ignore_index=True) if (
         len(main) or len(harder)) else pd.DataFrame()
     classes = stats.classify(both, resamples, seed) if len(both) else pd.DataFrame()
+    if len(classes):
+        classes = classes.assign(outcome=stats.outcomes_by_test(classes)[test])
     picked = (stats.selector(both, classes, kl_budget, resamples, seed) if len(both)
               else pd.DataFrame())
     found = [identity(both), graceful_degradation(main, classes, picked, n_main),

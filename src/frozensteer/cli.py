@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 
 from frozensteer.data.envs import BEHAVIOUR_IDS
 from frozensteer.profiles import PROFILES
+from frozensteer.variants import VARIANTS
 
 
 def positive_int(text: str) -> int:
@@ -18,6 +20,17 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """An argparse type: a number in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {value:g}")
     return value
 
 
@@ -102,6 +115,10 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument("--quality", default="clean", choices=["clean", "degraded"],
                              help="clean (all the data) or degraded (a few episodes, a few "
                                   "steps) (default clean)")
+            cmd.add_argument("--degraded-fraction", type=fraction, default=None,
+                             help="with --quality degraded: the fraction of the episodes and "
+                                  "of the steps it trains on (default: the profile's, 0.05 at "
+                                  "paper); another fraction writes <name>-degraded-e<f>-s<f>.pt")
         elif kind != "successor":
             cmd.add_argument("--device", default="cpu",
                              help="torch device of IQL training, e.g. cuda (default cpu); a "
@@ -110,9 +127,10 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", parents=[common],
                               help="run a study's grid (stored conditions are reused)")
-    run.add_argument("--study", required=True, choices=["main", "harder", "antmaze", "appendix",
-                                                       "placebo"],
-                     help="which study's grid to run; required")
+    run.add_argument("--study", required=True,
+                     choices=["main", "harder", "antmaze", "appendix", "placebo", *VARIANTS],
+                     help="which study's grid to run, or a robustness variant of one (e.g. "
+                          "main-goal-p50: the main study with one choice changed); required")
     run.add_argument("--mode", default="deterministic", choices=["deterministic", "stochastic"],
                      help="execute the composed mean, or a sample of the composed Gaussian "
                           "(default deterministic)")
@@ -165,7 +183,12 @@ def _train_policy(args) -> None:
               f"over {len(scores)} episodes; its dataset's mean {row['dataset_score_mean']:.1f}"
               + ("" if math.isnan(corl) else f"; CORL's IQL on D4RL data: {corl:.1f}"))
     else:
-        path = training.train_prior(args.env, args.dataset, args.quality, args.profile,
+        profile = args.profile
+        if args.degraded_fraction is not None:
+            profile = dataclasses.replace(profile,
+                                          degraded_episode_fraction=args.degraded_fraction,
+                                          degraded_step_fraction=args.degraded_fraction)
+        path = training.train_prior(args.env, args.dataset, args.quality, profile,
                                     seed=args.seed)
         print(f"prior ({args.quality}) {path}")
     print(f"manifest: {training.write_manifest(args.profile)}")

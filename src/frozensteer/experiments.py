@@ -14,6 +14,7 @@ only that condition's episodes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -28,14 +29,16 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from frozensteer import __version__, compose, paths, provenance
+from frozensteer import __version__, compose, paths, provenance, variants
 from frozensteer.agents.checkpoint import policy_id
 from frozensteer.families import family
 from frozensteer.profiles import Profile, get_profile
 from frozensteer.rules import Condition
 
 PRIOR_QUALITIES = ("clean", "degraded", "random")
-STUDIES = ("main", "harder", "antmaze", "appendix", "placebo")
+BASE_STUDIES = ("main", "harder", "antmaze", "appendix", "placebo")
+# the base studies, then the robustness variants (``frozensteer.variants``), each a study
+STUDIES = BASE_STUDIES + tuple(variants.VARIANTS)
 RANDOM_PRIOR_SEED = 0  # the random prior of training seed s starts from seed RANDOM_PRIOR_SEED + s
 ROWS_VERSION = 2  # bumped whenever the columns or content of a condition's rows change
 
@@ -89,7 +92,7 @@ def conditions(profile: Profile | str, name: str = "paper") -> list[Condition]:
 def study_conditions(study: str, profile: Profile | str) -> list[Condition]:
     """The conditions every sub-cell of ``study`` runs."""
     _check_study(study)
-    return conditions(profile, STUDY_CONDITIONS[study])
+    return conditions(profile, STUDY_CONDITIONS[variants.base_study(study)])
 
 
 def _check_study(study: str) -> None:
@@ -111,20 +114,24 @@ class SubCell:
 
 def sub_cells(study: str, profile: Profile | str) -> list[SubCell]:
     """The sub-cells of ``study`` (main, harder or antmaze), in a fixed order: every cell and
-    prior quality for each of the profile's training seeds."""
-    prof = get_profile(profile)
+    prior quality for each of the profile's training seeds (a variant: its base study's
+    sub-cells, at its profile, of the prior qualities it can move)."""
     _check_study(study)
+    prof = variants.profile_for(study, profile)
+    base = variants.base_study(study)
     main = [(env, "medium") for env in prof.envs]
     harder = [(env, dataset) for env in ("hopper", "halfcheetah", "walker2d")
               for dataset in ("medium-replay", "medium-expert")]
-    if study == "appendix":  # every locomotion cell with its critic and its clean prior
+    if base == "appendix":  # every locomotion cell with its critic and its clean prior
         return [SubCell(study, env, dataset, "clean", seed) for seed in prof.training_seeds
                 for env, dataset in main + harder]
     pairs = {"main": main, "harder": harder, "placebo": main + harder,  # the placebos: every
              # locomotion sub-cell, as far from the actor as its PoE
-             "antmaze": [("antmaze", maze) for maze in ("umaze", "umaze-diverse")]}[study]
+             "antmaze": [("antmaze", maze) for maze in ("umaze", "umaze-diverse")]}[base]
+    qualities = (variants.VARIANTS[study].qualities if study in variants.VARIANTS
+                 else PRIOR_QUALITIES)
     return [SubCell(study, env, dataset, quality, seed) for seed in prof.training_seeds
-            for env, dataset in pairs for quality in PRIOR_QUALITIES]
+            for env, dataset in pairs for quality in PRIOR_QUALITIES if quality in qualities]
 
 
 def actor_cells(profile: Profile | str) -> list[tuple[str, str]]:
@@ -134,12 +141,13 @@ def actor_cells(profile: Profile | str) -> list[tuple[str, str]]:
 
 
 def episodes_per_condition(study: str, profile: Profile | str) -> int:
-    return family(sub_cells(study, profile)[0].env).episodes_per_condition(get_profile(profile))
+    prof = variants.profile_for(study, profile)
+    return family(sub_cells(study, prof)[0].env).episodes_per_condition(prof)
 
 
 def episode_seeds(study: str, profile: Profile | str) -> list[int]:
     """Reset seeds of the episodes of every condition of a sub-cell (shared: paired design)."""
-    base = get_profile(profile).base_seed
+    base = variants.profile_for(study, profile).base_seed
     return [base + i for i in range(episodes_per_condition(study, profile))]
 
 
@@ -188,12 +196,17 @@ def _policy_files(cell: SubCell, prof: Profile) -> tuple[Path, Path | None]:
     actor = policy_path("actor", cell.env, cell.dataset, prof, seed=cell.seed)
     prior = (None if cell.prior_quality == "random" else
              policy_path("prior", cell.env, cell.dataset, prof, cell.prior_quality, cell.seed))
-    missing = [str(p) for p in (actor, prior) if p is not None and not p.exists()]
+    seed = f" --seed {cell.seed}" if cell.seed else ""
+    fraction = variants.changed_fields(prof).get("degraded_episode_fraction")
+    commands = {actor: f"frozensteer train actor --env {cell.env} --dataset {cell.dataset} "
+                       f"--profile {prof.name}{seed}",
+                prior: f"frozensteer train prior --env {cell.env} --dataset {cell.dataset} "
+                       f"--quality {cell.prior_quality} --profile {prof.name}{seed}"
+                       + (f" --degraded-fraction {fraction:g}" if fraction else "")}
+    missing = [p for p in (actor, prior) if p is not None and not p.exists()]
     if missing:
-        raise FileNotFoundError(
-            f"sub-cell {cell} needs {', '.join(missing)}: train it with `frozensteer train "
-            f"actor|prior --env {cell.env} --dataset {cell.dataset} --profile {prof.name}"
-            + (f" --seed {cell.seed}`" if cell.seed else "`"))
+        raise FileNotFoundError(f"sub-cell {cell} needs " + " and ".join(
+            f"{p} (train it with `{commands[p]}`)" for p in missing))
     return actor, prior
 
 
@@ -229,7 +242,7 @@ def sub_cell_inputs(cell: SubCell, profile: Profile | str, mode: str = "determin
 
     if mode not in MODES:
         raise ValueError(f"mode must be one of {list(MODES)}, got {mode!r}")
-    prof = get_profile(profile)
+    prof = variants.profile_for(cell.study, profile)
     actor, prior = _policy_files(cell, prof)
     if dataset_key is None:
         from frozensteer.agents.training import dataset_key as key_of
@@ -335,7 +348,7 @@ def cell_inputs(cell: SubCell, profile: Profile | str) -> CellInputs:
     from frozensteer.data import datasets
     from frozensteer.data.transitions import from_minari
 
-    prof = get_profile(profile)
+    prof = variants.profile_for(cell.study, profile)
     fam = family(cell.env)
     dataset = datasets.load_dataset(datasets.local_id(cell.env, cell.dataset), prof)
     key = provenance.content_key([dataset_key(dataset), cell.env, cell.dataset,
@@ -378,7 +391,7 @@ def compute_rows(cell: SubCell, profile: Profile | str, conds: Sequence[Conditio
     from frozensteer.data import datasets
     from frozensteer.evaluate import evaluate
 
-    prof = get_profile(profile)
+    prof = variants.profile_for(cell.study, profile)
     fam = family(cell.env)
     actor_file, prior_file = _policy_files(cell, prof)
     dataset_id = datasets.local_id(cell.env, cell.dataset)
@@ -489,7 +502,7 @@ def run_sub_cell(cell: SubCell, profile: Profile | str, *, mode: str = "determin
     """The stored tables of a sub-cell's conditions, in order: each read from its store, or
     run (only the missing ones, together) and stored atomically, under a lock per sub-cell
     so that two runs never compute the same rows."""
-    prof = get_profile(profile)
+    prof = variants.profile_for(cell.study, profile)
     conds = study_conditions(cell.study, prof)
     with provenance.locked(sub_cell_dir(cell, prof, mode)):
         tables, pending = _plan(cell, prof, mode, conds)
@@ -525,7 +538,7 @@ def run_study(study: str, profile: Profile | str, *, mode: str = "deterministic"
                          "or drop --address")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
-    prof = get_profile(profile)
+    prof = variants.profile_for(study, profile)
     cells = sub_cells(study, prof)
     for name, wanted in (("env", envs), ("dataset", datasets)):
         if wanted is None:
@@ -590,6 +603,15 @@ def build_studies(profile: Profile | str, studies: Sequence[str],
 
     training.train_all(profile, list(dict.fromkeys(
         (c.env, c.dataset) for study in studies for c in sub_cells(study, profile))))
+    for study in studies:  # other training seeds, and a variant's own priors
+        prof = variants.profile_for(study, profile)
+        for cell in sub_cells(study, prof):
+            if cell.seed:
+                training.train_actor(cell.env, cell.dataset, prof, seed=cell.seed,
+                                     progress=False)
+            if cell.prior_quality != "random" and (cell.seed or study in variants.VARIANTS):
+                training.train_prior(cell.env, cell.dataset, cell.prior_quality, prof,
+                                     seed=cell.seed, progress=False)
     for study in studies:
         needs = {n for c in study_conditions(study, profile) for n in c.spec.needs}
         for cell in sub_cells(study, profile) if needs else []:
@@ -610,7 +632,7 @@ def read_results(study: str, profile: Profile | str, mode: str = "deterministic"
     tables, and the sub-cells that lack any.  Reads and verifies files only (no dataset or
     key check): this is what the chapters show; ``run_study`` decides whether a sub-cell is
     up to date.  A damaged table raises ``DamagedTable`` naming it and the repair."""
-    prof = get_profile(profile)
+    prof = variants.profile_for(study, profile)
     conds = study_conditions(study, prof)
     found, missing = [], []
     for cell in sub_cells(study, prof):
@@ -641,7 +663,7 @@ def run_and_record(study: str, profile: Profile | str, *, command: str, **option
     """``run_study``, then the study table and its manifest (command, profile, wall time,
     code version and commit, checkpoint hashes) beside the per-condition tables.  A run over
     some ``envs`` or ``datasets`` only stores its sub-cells and returns no path."""
-    prof = get_profile(profile)
+    prof = variants.profile_for(study, profile)
     start = time.perf_counter()
     table = run_study(study, prof, **options)
     if options.get("envs") is not None or options.get("datasets") is not None:
@@ -650,6 +672,9 @@ def run_and_record(study: str, profile: Profile | str, *, command: str, **option
     provenance.write_table(path, table)
     manifest = {
         "study": study, "profile": prof.name, "command": command, "episodes": len(table),
+        # a robustness variant: the study it varies and the settings it changes
+        **({"variant_of": variants.base_study(study),
+            "changes": variants.changes(study, profile)} if study in variants.VARIANTS else {}),
         "wall_s_this_call": round(time.perf_counter() - start, 1),
         "code_version": __version__, "code_commit": provenance.git_commit(),
         "table_sha256": provenance.sha256(path),

@@ -84,6 +84,9 @@ class Profile:
     # its successor features (frozensteer.successor)
     sf_feature_steps: int = 20_000
     sf_psi_steps: int = 100_000
+    # the robustness variant (frozensteer.variants) whose changes this profile carries; None
+    # for a named profile
+    variant: str | None = None
 
     def as_dict(self) -> dict:
         """All settings as a plain dictionary (for manifests and the protocol chapter)."""

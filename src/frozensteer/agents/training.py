@@ -29,7 +29,7 @@ from frozensteer.agents.prior import QUALITIES, fit_prior
 from frozensteer.data import datasets
 from frozensteer.data.transitions import from_minari
 from frozensteer.families import family
-from frozensteer.profiles import Profile, get_profile
+from frozensteer.profiles import PROFILES, Profile, get_profile
 from frozensteer.provenance import git_commit, locked, read_table, sha256, write_json, write_table
 
 # CORL's published IQL scores on D4RL's own (v2) data: a yardstick only, the data differ.
@@ -47,12 +47,26 @@ IQL_PAPER = {("halfcheetah", "medium"): 47.4, ("hopper", "medium"): 66.3,
 def policy_path(kind: str, env: str, dataset: str, profile: Profile | str,
                 quality: str | None = None, seed: int = 0) -> Path:
     """``artifacts/policies/<profile>/<kind>/<env>-<dataset>[-<quality>][-seed<s>].pt``: the
-    training seed 0 keeps the plain name (the files trained before seeds were an axis)."""
+    training seed 0 keeps the plain name (the files trained before seeds were an axis); a
+    degraded prior at other fractions than its named profile's has them in its name."""
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-    name = f"{env}-{dataset}" + (f"-{quality}" if quality else "") + (f"-seed{seed}" if seed
-                                                                       else "")
-    return paths.artifacts() / "policies" / get_profile(profile).name / kind / f"{name}.pt"
+    prof = get_profile(profile)
+    name = (f"{env}-{dataset}" + (f"-{quality}" if quality else "")
+            + (_degraded_tag(prof) if quality == "degraded" else "")
+            + (f"-seed{seed}" if seed else ""))
+    return paths.artifacts() / "policies" / prof.name / kind / f"{name}.pt"
+
+
+def _degraded_tag(prof: Profile) -> str:
+    """``-e<episode fraction>-s<step fraction>`` for a degraded prior trained at fractions
+    other than its named profile's (a robustness variant's), else nothing."""
+    named = PROFILES.get(prof.name)
+    fractions = (prof.degraded_episode_fraction, prof.degraded_step_fraction)
+    if named is not None and fractions == (named.degraded_episode_fraction,
+                                           named.degraded_step_fraction):
+        return ""
+    return f"-e{fractions[0]:g}-s{fractions[1]:g}"
 
 
 def critic_path(env: str, dataset: str, profile: Profile | str, seed: int = 0) -> Path:
@@ -256,6 +270,10 @@ def train_prior(env: str, dataset: str, quality: str, profile: Profile | str, *,
         raise ValueError(f"quality must be one of {list(QUALITIES)}, got {quality!r}")
     prof = get_profile(profile)
     policy_path("prior", env, dataset, prof, quality, seed)  # checks the seed before any work
+    if quality != "degraded" and _degraded_tag(prof):  # it would replace the named profile's
+        raise ValueError(f"degraded fractions other than profile {prof.name}'s apply to the "  # file
+                         f"degraded prior only, got quality {quality!r}: pass --quality "
+                         "degraded, or drop --degraded-fraction")
     dataset_id = datasets.local_id(env, dataset)
     minari_dataset = datasets.load_dataset(dataset_id, prof)
     config = {"quality": quality, "seed": seed, **BCConfig(
@@ -407,6 +425,10 @@ def _write_policy_manifest(prof: Profile, root: Path, goals: dict | None = None)
                    f"--profile {prof.name}")
         if ck["kind"] == "prior":
             command += f" --quality {ck['config']['quality']}"
+            fraction = ck["config"].get("degraded_episode_fraction")
+            if ck["config"]["quality"] == "degraded" and fraction not in (
+                    None, prof.degraded_episode_fraction):
+                command += f" --degraded-fraction {fraction:g}"
         if ck["config"].get("seed", 0):
             command += f" --seed {ck['config']['seed']}"
         policies[str(path.relative_to(root))] = {
