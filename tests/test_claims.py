@@ -80,3 +80,23 @@ def test_identity_counts_identical_pairs():
     assert claims.identity(rows).verdict == "reproduced"
     rows.loc[1, "return"] = 2.0
     assert claims.identity(rows).verdict == "partly"
+
+
+def test_a_baseline_overturns_the_picture_only_by_more_help_and_no_more_hurt():
+    poe = picks("main", ["HELP", "FROZEN", "HURT", "FROZEN"])
+
+    def baseline(rule, labels):
+        return pd.DataFrame({"env": [f"e{i}" for i in range(len(labels))], "dataset": "medium",
+                             "rule": rule, "outcome": labels})
+
+    # helps where PoE does not, but hurts more: competitive in places, no overturn
+    places = baseline("q-argmax-16", ["FROZEN", "HELP", "HURT", "HURT"])
+    assert claims.baselines(places, poe, 4).verdict == "reproduced"
+    # more HELP than PoE and no more HURT: overturned
+    better = pd.concat([places, baseline("sf-gpi", ["HELP", "HELP", "FROZEN", "FROZEN"])])
+    verdict = claims.baselines(better, poe, 4)
+    assert verdict.verdict == "not reproduced" and "overturned by sf-gpi" in verdict.ours
+    # never better anywhere: the "competitive in places" half fails
+    assert claims.baselines(baseline("q-gradient", ["FROZEN", "FROZEN", "HURT", "HURT"]), poe,
+                            4).verdict == "partly"
+    assert claims.baselines(pd.DataFrame(), poe, 4).verdict == claims.NOT_RUN

@@ -155,12 +155,39 @@ def antmaze_wall(rows: pd.DataFrame, driver_success: float | None, n_cells: int)
                    _rule(rule, _coverage(len(rows.drop_duplicates(stats.CELL)), n_cells)))
 
 
-def baselines() -> Verdict:
-    """7. The critic-guided and successor-feature baselines do not overturn the picture."""
-    return Verdict("7. CQL/IQL-guided steering and successor features do not overturn the "
-                   "picture", "not attempted", "not attempted",
-                   "outside this reproduction's scope so far: only the abstract names these "
-                   "baselines")
+def baselines(appendix_classes: pd.DataFrame, poe_picked: pd.DataFrame, n_appendix: int
+              ) -> Verdict:
+    """7. The critic-guided and successor-feature baselines do not overturn the picture.
+
+    ``appendix_classes`` is ``stats.classify`` of the appendix study (each baseline against
+    frozen); ``poe_picked`` the selector's rows of PoE at the KL-budget alpha with the clean
+    prior on the same sub-cells."""
+    claim = ("7. CQL/IQL-guided steering and successor features are competitive in places but "
+             "do not consistently overturn the picture")
+    rule = ("rule: a baseline overturns the picture if, over the sub-cells run, it is HELP in "
+            "more of them than PoE at the KL-budget alpha and HURT in no more; competitive "
+            "in places if some baseline is HELP where PoE is not; CQL-guided steering not "
+            "run")
+    if not len(appendix_classes):
+        return Verdict(claim, "no appendix results", NOT_RUN, rule)
+    key = ["env", "dataset"]
+    poe = poe_picked.set_index(key)["outcome"]
+    cells = appendix_classes.drop_duplicates(key).set_index(key).index
+    poe = poe.reindex(cells)
+    poe_help, poe_hurt = int((poe == "HELP").sum()), int((poe == "HURT").sum())
+    overturn, places, parts = [], 0, []
+    for rule_name, mine in appendix_classes.groupby("rule", sort=False):
+        outcome = mine.set_index(key)["outcome"].reindex(cells)
+        helps, hurts = int((outcome == "HELP").sum()), int((outcome == "HURT").sum())
+        parts.append(f"{rule_name} {helps} HELP / {hurts} HURT")
+        places += int(((outcome == "HELP") & (poe != "HELP")).sum())
+        if helps > poe_help and hurts <= poe_hurt:
+            overturn.append(rule_name)
+    ours = (f"over {len(cells)} clean-prior sub-cells, PoE at the KL-budget alpha "
+            f"{poe_help} HELP / {poe_hurt} HURT; " + ", ".join(parts)
+            + (f"; overturned by {', '.join(overturn)}" if overturn else ""))
+    verdict = ("not reproduced" if overturn else "reproduced" if places else "partly")
+    return Verdict(claim, ours, verdict, _rule(rule, _coverage(len(cells), n_appendix)))
 
 
 def one_mechanism() -> Verdict:
@@ -171,8 +198,8 @@ def one_mechanism() -> Verdict:
 
 def verdicts(main: pd.DataFrame, harder: pd.DataFrame, antmaze: pd.DataFrame, *,
              n_main: int, n_harder: int, n_antmaze: int, driver_success: float | None,
-             kl_budget: float, resamples: int, seed: int, test: str = "bootstrap"
-             ) -> pd.DataFrame:
+             kl_budget: float, resamples: int, seed: int, test: str = "bootstrap",
+             appendix: pd.DataFrame | None = None, n_appendix: int = 0) -> pd.DataFrame:
     """Every claim's verdict, one row each (columns: claim, ours, verdict, rule); HELP,
     FROZEN and HURT decided by the classification rule ``test`` (``stats.TESTS``)."""
     if test not in stats.TESTS:
@@ -184,8 +211,13 @@ def verdicts(main: pd.DataFrame, harder: pd.DataFrame, antmaze: pd.DataFrame, *,
         classes = classes.assign(outcome=stats.outcomes_by_test(classes)[test])
     picked = (stats.selector(both, classes, kl_budget, resamples, seed) if len(both)
               else pd.DataFrame())
+    appendix_classes = (stats.classify(appendix, resamples, seed)
+                        if appendix is not None and len(appendix) else pd.DataFrame())
+    poe_clean = (picked[picked["prior_quality"] == "clean"] if len(picked)
+                 else pd.DataFrame(columns=["env", "dataset", "outcome"]))
     found = [identity(both), graceful_degradation(main, classes, picked, n_main),
              selector_near_oracle(picked, kl_budget), main_split(picked, n_main),
              medium_expert_hurt(harder, classes, n_harder),
-             antmaze_wall(antmaze, driver_success, n_antmaze), baselines(), one_mechanism()]
+             antmaze_wall(antmaze, driver_success, n_antmaze),
+             baselines(appendix_classes, poe_clean, n_appendix), one_mechanism()]
     return pd.DataFrame([vars(v) for v in found])
