@@ -270,8 +270,8 @@ def train_prior(env: str, dataset: str, quality: str, profile: Profile | str, *,
         raise ValueError(f"quality must be one of {list(QUALITIES)}, got {quality!r}")
     prof = get_profile(profile)
     policy_path("prior", env, dataset, prof, quality, seed)  # checks the seed before any work
-    if quality != "degraded" and _degraded_tag(prof):  # it would replace the named profile's
-        raise ValueError(f"degraded fractions other than profile {prof.name}'s apply to the "  # file
+    if quality != "degraded" and _degraded_tag(prof):  # it would replace the committed file
+        raise ValueError(f"degraded fractions other than profile {prof.name}'s apply to the "
                          f"degraded prior only, got quality {quality!r}: pass --quality "
                          "degraded, or drop --degraded-fraction")
     dataset_id = datasets.local_id(env, dataset)
