@@ -290,6 +290,20 @@ def test_training_seeds_are_an_axis_of_the_grid(trained, env_of, monkeypatch, tm
     assert len(classes) == 3 * 12 and (classes["seeds"] == 2).all()
 
 
+def test_a_profile_runs_its_variants_over_its_variant_envs_only():
+    from frozensteer import variants
+
+    smoke, paper = get_profile("smoke"), get_profile("paper")
+    for name in variants.VARIANTS:
+        assert {c.env for c in experiments.sub_cells(name, smoke)} == set(smoke.variant_envs)
+        assert variants.changes(name, smoke)["envs"] == smoke.variant_envs
+        assert "envs" not in variants.changes(name, paper)  # every environment at paper
+        assert ({c.env for c in experiments.sub_cells(name, paper)}
+                == {c.env for c in experiments.sub_cells("main", paper)})
+    # the base studies keep every environment of the profile
+    assert len({c.env for c in experiments.sub_cells("main", smoke)}) == len(smoke.envs)
+
+
 def test_each_robustness_variant_changes_only_what_it_names(trained, env_of, monkeypatch):
     from frozensteer import variants
 

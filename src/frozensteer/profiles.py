@@ -87,6 +87,9 @@ class Profile:
     # the robustness variant (frozensteer.variants) whose changes this profile carries; None
     # for a named profile
     variant: str | None = None
+    # the environments the robustness variants run over (None: all of ``envs``); the smoke
+    # profile keeps one, so that CI runs every variant's path once rather than per environment
+    variant_envs: tuple[str, ...] | None = None
 
     def as_dict(self) -> dict:
         """All settings as a plain dictionary (for manifests and the protocol chapter)."""
@@ -162,6 +165,7 @@ PROFILES: dict[str, Profile] = {
         eval_horizon=200,
         sf_feature_steps=100,
         sf_psi_steps=200,
+        variant_envs=("hopper",),
     ),
 }
 

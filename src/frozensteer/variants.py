@@ -69,8 +69,11 @@ def base_study(study: str) -> str:
 
 def changes(study: str, profile: Profile | str) -> dict:
     """The profile fields variant ``study`` changes, and their values, at ``profile`` (its
-    base profile)."""
-    return VARIANTS[study].changes(get_profile(profile))
+    base profile): the variant's own, and ``envs`` where the profile runs variants over
+    ``variant_envs`` only."""
+    prof = get_profile(profile)
+    envs = tuple(e for e in prof.envs if prof.variant_envs is None or e in prof.variant_envs)
+    return {**({"envs": envs} if envs != prof.envs else {}), **VARIANTS[study].changes(prof)}
 
 
 def profile_for(study: str, profile: Profile | str) -> Profile:
