@@ -8,7 +8,7 @@ ifeq ($(filter $(PROFILE),smoke quick paper),)
 $(error PROFILE must be smoke, quick or paper, got '$(PROFILE)': run e.g. make book PROFILE=quick)
 endif
 
-.PHONY: setup book test chapters clean
+.PHONY: setup book test chapters reproduce clean
 
 setup: $(VENV)/.installed
 
@@ -39,6 +39,11 @@ chapters: setup
 book: chapters
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "book: $(CURDIR)/_build/html/index.html (profile $(PROFILE))"
+
+# Everything from nothing at $(PROFILE): datasets, policies, every study and mode, then the
+# book; what is stored and intact is reused, so an interrupted run resumes.
+reproduce: setup
+	$(BIN)/frozensteer reproduce --profile $(PROFILE)
 
 # Unit and integration tests, then nbval over every chapter executed at the smoke profile.
 test: setup

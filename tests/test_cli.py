@@ -34,7 +34,7 @@ def test_bad_arguments_are_refused_by_name(capsys):
     (["data", "list", "--threads", "0"], "expected an integer >= 1, got 0"),
     (["data", "list", "--threads", "-1"], "expected an integer >= 1, got -1"),
     (["run", "--study", "main", "--workers", "0"], "expected an integer >= 1, got 0"),
-    ([], r"required: \{data,train,run\}"),
+    ([], r"required: \{data,train,run,reproduce\}"),
     (["train"], r"required: \{actor,prior,critic,successor\}"),
     (["data"], r"required: \{train-behaviour,build,list\}"),
 ])

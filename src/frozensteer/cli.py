@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="frozensteer", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{data,train,run}")
+    commands = parser.add_subparsers(dest="command", required=True,
+                                     metavar="{data,train,run,reproduce}")
     data = commands.add_parser("data", help="behaviour policies and datasets")
     data_cmds = data.add_subparsers(dest="data_command", required=True,
                                     metavar="{train-behaviour,build,list}")
@@ -102,7 +103,9 @@ def _parser() -> argparse.ArgumentParser:
             "critic": "the IQL critics of a trained actor: the ones its training kept, or "
                       "trained again for an actor trained before critics were kept",
             "successor": "the SF/GPI baseline's successor features of an actor, its clean "
-                         "prior and their PoE"}.get(kind, f"train (or reuse) a {kind}"))
+                         "prior and their PoE",
+            "actor": "train (or reuse) a frozen actor",
+            "prior": "train (or reuse) a goal-conditioned prior"}[kind])
         cmd.add_argument("--env", required=True, choices=sorted(BEHAVIOUR_IDS),
                          help="the environment; required")
         cmd.add_argument("--dataset", default="medium",
@@ -148,6 +151,30 @@ def _parser() -> argparse.ArgumentParser:
                      help="run only this dataset's sub-cells (repeatable; default "
                           "all), e.g. medium-expert; combines with --env")
     run.set_defaults(handler=_run_study)
+
+    reproduce = commands.add_parser(
+        "reproduce", parents=[common],
+        help="everything a profile's studies need, from nothing: datasets, actors, priors, "
+             "critics, every study in every mode, then the book (what is stored is reused)")
+    reproduce.add_argument("--study", action="append", dest="studies", metavar="STUDY",
+                           choices=["main", "harder", "antmaze", "appendix", "placebo",
+                                    *VARIANTS],
+                           help="reproduce only this study and what it needs (repeatable; "
+                                "default every study and robustness variant)")
+    reproduce.add_argument("--executor", default="local", choices=["local", "ray"],
+                           help="run here, or every training job and sub-cell as a Ray task "
+                                "(default local)")
+    reproduce.add_argument("--address", default=None,
+                           help="Ray cluster address, with --executor ray only (default: "
+                                "start a local Ray instance)")
+    reproduce.add_argument("--workers", type=positive_int, default=2,
+                           help="processes per sub-cell with the local executor (default 2)")
+    reproduce.add_argument("--plan", action="store_true",
+                           help="print the plan (each step, whether it is stored, its "
+                                "estimated time) and stop")
+    reproduce.add_argument("--no-book", action="store_true",
+                           help="stop after the studies (default: build the book too)")
+    reproduce.set_defaults(handler=_reproduce)
     return parser
 
 
@@ -171,16 +198,12 @@ def _train_policy(args) -> None:
                                       device=args.device)
         print(f"critics {path}; their report: {training.critic_report_path(path)}")
     elif args.kind == "actor":
-        path = training.train_actor(args.env, args.dataset, args.profile, seed=args.seed,
-                                    device=args.device)
-        scores = training.evaluate_actor(path, args.env, args.profile)
-        row = training.record_actor_score(args.env, args.dataset, args.profile, scores,
-                                          seed=args.seed)
-        row = row[(row["env"] == args.env) & (row["dataset"] == args.dataset)
-                  & (row["seed"] == args.seed)].iloc[0]
+        path, row = training.train_scored_actor(args.env, args.dataset, args.profile,
+                                                seed=args.seed, device=args.device)
         corl = float(row["corl_iql_d4rl"])
-        print(f"actor {path}: normalised score {scores.mean():.1f} (+- {scores.std():.1f}) "
-              f"over {len(scores)} episodes; its dataset's mean {row['dataset_score_mean']:.1f}"
+        print(f"actor {path}: normalised score {row['score_mean']:.1f} (+- "
+              f"{row['score_std']:.1f}) over {row['episodes']} episodes; its dataset's mean "
+              f"{row['dataset_score_mean']:.1f}"
               + ("" if math.isnan(corl) else f"; CORL's IQL on D4RL data: {corl:.1f}"))
     else:
         profile = args.profile
@@ -205,6 +228,26 @@ def _run_study(args) -> None:
     print(f"{len(table):,} episodes" + (f" in {path}" if path else
                                          f" of {part}: sub-cells cached"))
     print(experiments.summary(table, args.profile))
+
+
+def _reproduce(args) -> None:
+    from frozensteer import paths, reproduce
+    from frozensteer.data.datasets import minari_root
+
+    if args.address is not None and args.executor != "ray":
+        raise ValueError(f"--address {args.address} needs --executor ray")
+    steps = reproduce.plan(args.profile, args.studies, book=not args.no_book)
+    print(f"plan at profile {args.profile.name}: {len(steps)} steps")
+    print(reproduce.format_rows(reproduce.describe(steps, args.profile)), flush=True)
+    if args.plan:
+        return
+    rows = reproduce.execute(steps, args.profile, executor=args.executor,
+                             address=args.address, workers=args.workers)
+    print(reproduce.format_rows(rows, time_key="wall_s"))
+    name = args.profile.name
+    print(f"datasets: {minari_root(args.profile)}; policies: "
+          f"{paths.artifacts() / 'policies' / name}; result tables: {paths.results() / name}"
+          + ("" if args.no_book else f"; book: {paths.home() / '_build' / 'html' / 'index.html'}"))
 
 
 def _data_build(args) -> None:

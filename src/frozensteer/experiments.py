@@ -14,6 +14,7 @@ only that condition's episodes.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -191,18 +192,14 @@ def record_path(table: Path) -> Path:
 
 
 def _policy_files(cell: SubCell, prof: Profile) -> tuple[Path, Path | None]:
-    from frozensteer.agents.training import policy_path
+    from frozensteer.agents.training import policy_path, train_command
 
     actor = policy_path("actor", cell.env, cell.dataset, prof, seed=cell.seed)
     prior = (None if cell.prior_quality == "random" else
              policy_path("prior", cell.env, cell.dataset, prof, cell.prior_quality, cell.seed))
-    seed = f" --seed {cell.seed}" if cell.seed else ""
-    fraction = variants.changed_fields(prof).get("degraded_episode_fraction")
-    commands = {actor: f"frozensteer train actor --env {cell.env} --dataset {cell.dataset} "
-                       f"--profile {prof.name}{seed}",
-                prior: f"frozensteer train prior --env {cell.env} --dataset {cell.dataset} "
-                       f"--quality {cell.prior_quality} --profile {prof.name}{seed}"
-                       + (f" --degraded-fraction {fraction:g}" if fraction else "")}
+    commands = {actor: train_command("actor", cell.env, cell.dataset, prof, seed=cell.seed),
+                prior: train_command("prior", cell.env, cell.dataset, prof, cell.prior_quality,
+                                     seed=cell.seed, fraction=prof.degraded_episode_fraction)}
     missing = [p for p in (actor, prior) if p is not None and not p.exists()]
     if missing:
         raise FileNotFoundError(f"sub-cell {cell} needs " + " and ".join(
@@ -213,20 +210,18 @@ def _policy_files(cell: SubCell, prof: Profile) -> tuple[Path, Path | None]:
 def _network_files(cell: SubCell, prof: Profile) -> dict[str, Path]:
     """The extra frozen networks the rules of ``cell``'s study need, by name: the actor's
     IQL critics and the SF/GPI baseline's successor features for the appendix's rules."""
-    from frozensteer.agents.training import critic_path, successor_path
+    from frozensteer.agents.training import critic_path, successor_path, train_command
 
     needs = {n for c in study_conditions(cell.study, prof) for n in c.spec.needs}
     files = {}
-    for name, where, command in (("critic", critic_path, "critic"),
-                                 ("successor", successor_path, "successor")):
+    for name, where in (("critic", critic_path), ("successor", successor_path)):
         if name not in needs:
             continue
         files[name] = where(cell.env, cell.dataset, prof, cell.seed)
         if not files[name].exists():
             raise FileNotFoundError(
-                f"sub-cell {cell} needs {files[name]}: make it with `frozensteer train "
-                f"{command} --env {cell.env} --dataset {cell.dataset} --profile {prof.name}"
-                + (f" --seed {cell.seed}`" if cell.seed else "`"))
+                f"sub-cell {cell} needs {files[name]}: make it with "
+                f"`{train_command(name, cell.env, cell.dataset, prof, seed=cell.seed)}`")
     unknown = needs - set(files)
     if unknown:
         raise ValueError(f"the rules of the {cell.study} study need networks {sorted(unknown)}, "
@@ -576,6 +571,21 @@ def _ray_map(pendings: list[_Pending], todo: list[int], conds: list[Condition],
     """Yield (index, rows) as Ray finishes each sub-cell's missing conditions."""
     import ray
 
+    with ray_session(address):
+        task = ray.remote(num_cpus=1)(compute_rows)
+        running = {task.remote(p.cell, prof, [conds[j] for j in p.todo], p.todo, mode): i
+                   for i, p in zip(todo, pendings)}
+        while running:
+            done, _ = ray.wait(list(running), num_returns=1)
+            yield running.pop(done[0]), ray.get(done[0])
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None):
+    """Ray, connected to the cluster at ``address`` (None: a local instance), with the
+    variables its workers need to find this checkout's files; left as found if already up."""
+    import ray
+
     passed = ("FROZENSTEER_HOME", "FROZENSTEER_CACHE", "MINARI_DATASETS_PATH")
     env_vars = {name: os.environ[name] for name in passed if name in os.environ}
     env_vars.setdefault("FROZENSTEER_HOME", str(paths.home()))
@@ -584,12 +594,7 @@ def _ray_map(pendings: list[_Pending], todo: list[int], conds: list[Condition],
         ray.init(address=address, runtime_env={"env_vars": env_vars},
                  include_dashboard=False, log_to_driver=False)
     try:
-        task = ray.remote(num_cpus=1)(compute_rows)
-        running = {task.remote(p.cell, prof, [conds[j] for j in p.todo], p.todo, mode): i
-                   for i, p in zip(todo, pendings)}
-        while running:
-            done, _ = ray.wait(list(running), num_returns=1)
-            yield running.pop(done[0]), ray.get(done[0])
+        yield
     finally:
         if started:
             ray.shutdown()
@@ -598,32 +603,12 @@ def _ray_map(pendings: list[_Pending], todo: list[int], conds: list[Condition],
 def build_studies(profile: Profile | str, studies: Sequence[str],
                   modes: Sequence[str] = ("deterministic",)) -> None:
     """Build the data, train the policies and run the sub-cells of ``studies`` that are
-    missing: what a chapter does at a profile with ``build_in_book`` (minutes at smoke)."""
-    from frozensteer.agents import training
+    missing (``frozensteer.reproduce``'s plan, without the book): what a chapter does at a
+    profile with ``build_in_book`` (minutes at smoke)."""
+    from frozensteer import reproduce
 
-    training.train_all(profile, list(dict.fromkeys(
-        (c.env, c.dataset) for study in studies for c in sub_cells(study, profile))))
-    for study in studies:  # other training seeds, and a variant's own priors
-        prof = variants.profile_for(study, profile)
-        for cell in sub_cells(study, prof):
-            if cell.seed:
-                training.train_actor(cell.env, cell.dataset, prof, seed=cell.seed,
-                                     progress=False)
-            if cell.prior_quality != "random" and (cell.seed or study in variants.VARIANTS):
-                training.train_prior(cell.env, cell.dataset, cell.prior_quality, prof,
-                                     seed=cell.seed, progress=False)
-    for study in studies:
-        needs = {n for c in study_conditions(study, profile) for n in c.spec.needs}
-        for cell in sub_cells(study, profile) if needs else []:
-            if "critic" in needs:  # the critics of actors trained before critics were kept
-                training.train_critics(cell.env, cell.dataset, profile, seed=cell.seed,
-                                       progress=False)
-            if "successor" in needs:
-                training.train_successor(cell.env, cell.dataset, profile, seed=cell.seed,
-                                         progress=False)
-    for study in studies:
-        for mode in modes:
-            run_study(study, profile, mode=mode, workers=1, progress=False)
+    steps = reproduce.plan(profile, studies, modes=modes, book=False)
+    reproduce.execute(steps, profile, workers=1, progress=False)
 
 
 def read_results(study: str, profile: Profile | str, mode: str = "deterministic"

@@ -362,6 +362,28 @@ def evaluate_actor(path: Path, env: str, profile: Profile | str,
     return fam.score(rows["return"].to_numpy(), rows["success"].to_numpy(), minari_dataset)
 
 
+def train_scored_actor(env: str, dataset: str, profile: Profile | str, *, seed: int = 0,
+                       progress: bool = True, device: str = "cpu") -> tuple[Path, pd.Series]:
+    """``train_actor``, and the actor's row of the score table: evaluated and recorded when
+    the actor is new or has no row yet, else read back."""
+    prof = get_profile(profile)
+    path = policy_path("actor", env, dataset, prof, seed=seed)
+    before = path.stat().st_mtime_ns if path.exists() else None
+    path = train_actor(env, dataset, prof, seed=seed, progress=progress, device=device)
+    scores = actor_scores_path(prof)
+
+    def row(table):
+        mine = table[(table["env"] == env) & (table["dataset"] == dataset)
+                     & (table["seed"] == seed)]
+        return mine.iloc[0] if len(mine) else None
+
+    found = row(read_actor_scores(scores)) if scores.exists() else None
+    if found is None or path.stat().st_mtime_ns != before:  # a new actor: score it
+        found = row(record_actor_score(env, dataset, prof, evaluate_actor(path, env, prof),
+                                       seed=seed))
+    return path, found
+
+
 def actor_scores_path(profile: Profile | str) -> Path:
     return paths.results() / "policies" / get_profile(profile).name / "actors.csv"
 
@@ -401,6 +423,22 @@ def _replace_score_row(path: Path, row: dict) -> pd.DataFrame:
     return table
 
 
+def train_command(kind: str, env: str, dataset: str, profile: Profile | str,
+                  quality: str | None = None, *, seed: int = 0,
+                  fraction: float | None = None) -> str:
+    """The ``frozensteer train`` command that trains (or reuses) this file: ``kind`` is
+    actor, prior, critic or successor; a prior names its ``quality``, and a degraded one its
+    ``fraction`` of episodes and steps where it is not the named profile's."""
+    prof = get_profile(profile)
+    named = PROFILES.get(prof.name, prof)
+    command = f"frozensteer train {kind} --env {env} --dataset {dataset} --profile {named.name}"
+    if kind == "prior":
+        command += f" --quality {quality}"
+        if quality == "degraded" and fraction not in (None, named.degraded_episode_fraction):
+            command += f" --degraded-fraction {fraction:g}"
+    return command + (f" --seed {seed}" if seed else "")
+
+
 def write_manifest(profile: Profile | str) -> Path:
     """``artifacts/policies/<profile>/manifest.json``: every policy file and its provenance."""
     prof = get_profile(profile)
@@ -421,16 +459,10 @@ def _write_policy_manifest(prof: Profile, root: Path, goals: dict | None = None)
             continue
         ck = read_checkpoint(path)
         _, dataset = datasets.parse_local_id(ck["dataset_id"])
-        command = (f"frozensteer train {ck['kind']} --env {ck['env']} --dataset {dataset} "
-                   f"--profile {prof.name}")
-        if ck["kind"] == "prior":
-            command += f" --quality {ck['config']['quality']}"
-            fraction = ck["config"].get("degraded_episode_fraction")
-            if ck["config"]["quality"] == "degraded" and fraction not in (
-                    None, prof.degraded_episode_fraction):
-                command += f" --degraded-fraction {fraction:g}"
-        if ck["config"].get("seed", 0):
-            command += f" --seed {ck['config']['seed']}"
+        quality = ck["config"].get("quality") if ck["kind"] == "prior" else None
+        command = train_command(ck["kind"], ck["env"], dataset, prof, quality,
+                                seed=ck["config"].get("seed", 0),
+                                fraction=ck["config"].get("degraded_episode_fraction"))
         policies[str(path.relative_to(root))] = {
             "sha256": sha256(path), "command": command, "kind": ck["kind"], "env": ck["env"],
             "dataset_id": ck["dataset_id"], "dataset_key": ck["dataset_key"],
@@ -451,8 +483,7 @@ def _write_policy_manifest(prof: Profile, root: Path, goals: dict | None = None)
         seed = ck["config"].get("seed", 0)
         critics[str(path.relative_to(root))] = {
             "sha256": sha256(path), "weights_sha256": ck["weights_sha256"],
-            "command": f"frozensteer train critic --env {ck['env']} --dataset {dataset} "
-                       f"--profile {prof.name}" + (f" --seed {seed}" if seed else ""),
+            "command": train_command("critic", ck["env"], dataset, prof, seed=seed),
             "actor_key": ck["actor_key"]}
     from frozensteer.agents.checkpoint import read_successor
 
@@ -463,8 +494,7 @@ def _write_policy_manifest(prof: Profile, root: Path, goals: dict | None = None)
         seed = sf["network"]["config"].get("seed", 0)
         successors[str(path.relative_to(root))] = {
             "sha256": sha256(path), "weights_sha256": sf["weights_sha256"],
-            "command": f"frozensteer train successor --env {sf['env']} --dataset {dataset} "
-                       f"--profile {prof.name}" + (f" --seed {seed}" if seed else ""),
+            "command": train_command("successor", sf["env"], dataset, prof, seed=seed),
             "actor_key": sf["actor_key"], "prior_id": sf["prior_id"],
             "summary": sf["summary"]}
     manifest = {"profile": prof.name, "code_commit": git_commit(),
@@ -484,15 +514,8 @@ def train_all(profile: Profile | str, cells: list[tuple[str, str]]) -> None:
     prof = get_profile(profile)
     for env in dict.fromkeys(env for env, _ in cells):
         family(env).build_data(env, prof, progress=False)
-    scores = actor_scores_path(prof)
     for env, dataset in cells:
-        path = policy_path("actor", env, dataset, prof)
-        before = path.stat().st_mtime_ns if path.exists() else None
-        path = train_actor(env, dataset, prof, progress=False)
-        scored = scores.exists() and ((read_actor_scores(scores)[["env", "dataset"]]
-                                       == [env, dataset]).all(axis=1).any())
-        if not scored or path.stat().st_mtime_ns != before:  # new actor: score it
-            record_actor_score(env, dataset, prof, evaluate_actor(path, env, prof))
+        train_scored_actor(env, dataset, prof, progress=False)
         for quality in ("clean", "degraded"):
             train_prior(env, dataset, quality, prof, progress=False)
     write_manifest(prof)
