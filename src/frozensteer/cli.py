@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 import sys
 
@@ -206,11 +205,7 @@ def _train_policy(args) -> None:
               f"{row['dataset_score_mean']:.1f}"
               + ("" if math.isnan(corl) else f"; CORL's IQL on D4RL data: {corl:.1f}"))
     else:
-        profile = args.profile
-        if args.degraded_fraction is not None:
-            profile = dataclasses.replace(profile,
-                                          degraded_episode_fraction=args.degraded_fraction,
-                                          degraded_step_fraction=args.degraded_fraction)
+        profile = training.with_degraded_fraction(args.profile, args.degraded_fraction)
         path = training.train_prior(args.env, args.dataset, args.quality, profile,
                                     seed=args.seed)
         print(f"prior ({args.quality}) {path}")

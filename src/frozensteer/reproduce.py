@@ -15,7 +15,6 @@ can be interrupted at any point and started again. ``present`` is the plan's qui
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import math
 import statistics
@@ -112,9 +111,10 @@ def _fraction(prof: Profile, quality: str) -> float | None:
     return None
 
 
-def _prior_profile(prof: Profile, fraction: float | None) -> Profile:
-    return prof if fraction is None else dataclasses.replace(
-        prof, degraded_episode_fraction=fraction, degraded_step_fraction=fraction)
+def _with_fraction(prof: Profile, fraction: float | None) -> Profile:
+    from frozensteer.agents.training import with_degraded_fraction
+
+    return with_degraded_fraction(prof, fraction)
 
 
 def needs(steps: list[Step], index: int) -> list[int]:
@@ -156,7 +156,7 @@ def present(step: Step, profile: Profile | str) -> bool:
                      & (table["seed"] == step.seed)).any())
     if step.kind == "prior":
         return training.policy_path("prior", step.env, step.dataset,
-                                    _prior_profile(prof, step.fraction), step.quality,
+                                    _with_fraction(prof, step.fraction), step.quality,
                                     step.seed).exists()
     if step.kind in ("critic", "successor"):
         where = training.critic_path if step.kind == "critic" else training.successor_path
@@ -184,7 +184,7 @@ def estimate_s(step: Step, profile: Profile | str) -> float | None:
         bc = step.kind == "prior" or family(step.env).actor_algorithm == "bc"
         steps = prof.bc_steps if bc else prof.iql_steps
         if step.quality == "degraded":
-            steps *= _prior_profile(prof, step.fraction).degraded_step_fraction
+            steps *= _with_fraction(prof, step.fraction).degraded_step_fraction
         # a critic trained again costs at most what the actor's whole training cost
         kind = "actor" if step.kind == "critic" else step.kind
         rates = [r for r in _training_rates(prof)
@@ -288,7 +288,7 @@ def run_step(step: Step, profile: Profile | str, workers: int = 2, executor: str
         training.train_scored_actor(step.env, step.dataset, prof, **at)
     elif step.kind == "prior":
         training.train_prior(step.env, step.dataset, step.quality,
-                             _prior_profile(prof, step.fraction), **at)
+                             _with_fraction(prof, step.fraction), **at)
     elif step.kind == "critic":
         training.train_critics(step.env, step.dataset, prof, **at)
     elif step.kind == "successor":

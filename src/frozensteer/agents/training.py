@@ -11,6 +11,7 @@ lists every policy file of a profile with its provenance.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import warnings
@@ -67,6 +68,14 @@ def _degraded_tag(prof: Profile) -> str:
                                            named.degraded_step_fraction):
         return ""
     return f"-e{fractions[0]:g}-s{fractions[1]:g}"
+
+
+def with_degraded_fraction(profile: Profile | str, fraction: float | None) -> Profile:
+    """``profile`` with its degraded priors trained on ``fraction`` of the episodes and of
+    the steps (None: as it is)."""
+    prof = get_profile(profile)
+    return prof if fraction is None else dataclasses.replace(
+        prof, degraded_episode_fraction=fraction, degraded_step_fraction=fraction)
 
 
 def critic_path(env: str, dataset: str, profile: Profile | str, seed: int = 0) -> Path:
