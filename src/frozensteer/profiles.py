@@ -1,7 +1,8 @@
 """Profiles: every size, budget and seed of the protocol, held in one place.
 
 One name selects all of them: ``smoke`` (CI and nbval; the whole pipeline in minutes, its
-numbers mean nothing), ``quick`` (the whole pipeline in about an hour on two cores) and
+numbers mean nothing), ``quick`` (every study at reduced sizes, for a first look; hours of training, see
+``frozensteer reproduce --profile quick --plan``) and
 ``paper`` (the reconstructed protocol, as the protocol chapter states it).  Every result records the
 profile that made it.
 """

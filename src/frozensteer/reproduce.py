@@ -178,6 +178,9 @@ def estimate_s(step: Step, profile: Profile | str) -> float | None:
     manifests: training wall time per update of the same kind of file and environment, study
     wall time per episode of the same study); None where nothing was measured."""
     prof = get_profile(profile)
+    if step.kind == "critic" and not present(Step("actor", step.env, step.dataset,
+                                                  seed=step.seed), prof):
+        return 0.0  # the actor's training, still to run, keeps its critics
     if step.kind in ("actor", "critic", "prior"):
         from frozensteer.families import family
 
@@ -185,7 +188,8 @@ def estimate_s(step: Step, profile: Profile | str) -> float | None:
         steps = prof.bc_steps if bc else prof.iql_steps
         if step.quality == "degraded":
             steps *= _with_fraction(prof, step.fraction).degraded_step_fraction
-        # a critic trained again costs at most what the actor's whole training cost
+        # critics trained again for an actor trained before critics were kept cost at most
+        # what the actor's whole training cost
         kind = "actor" if step.kind == "critic" else step.kind
         rates = [r for r in _training_rates(prof)
                  if (r["kind"], r["env"], r["quality"]) == (kind, step.env, step.quality)]
