@@ -24,7 +24,8 @@ export HIDE_INJECTED := import nbformat, sys; nb = nbformat.read(sys.argv[1], 4)
   [c.metadata.setdefault("tags", []).append("remove-cell") for c in nb.cells \
    if "injected-parameters" in c.metadata.get("tags", [])]; nbformat.write(nb, sys.argv[1])
 
-# Execute every chapter with papermill at $(PROFILE) into $(OUT) (notebook per chapter).
+# Execute every chapter with papermill at $(PROFILE) into $(OUT) (notebook per chapter);
+# CHAPTERS="identity steer" executes only those.
 OUT ?= book/executed
 chapters: setup
 	mkdir -p $(OUT)

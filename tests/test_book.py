@@ -5,6 +5,7 @@
 scratch copy of the book, with warnings as errors, as `make book` does.
 """
 
+import re
 import shutil
 import subprocess
 import sys
@@ -64,3 +65,19 @@ def test_book_builds_strictly_at_smoke(tmp_path):
     identity = (html / "book" / "executed" / "identity.html").read_text()
     assert "smoke" in identity  # the profile banner
     assert "fig-anchoring" in identity
+    assert remote_assets(html) == {}
+    assert "Built from frozensteer" in identity  # the code version (and commit) in the footer
+    status = (html / "book" / "status.html").read_text()
+    assert all(f"{c}.html" in status for c in toc_chapters())  # one row per chapter
+
+
+def remote_assets(html: Path) -> dict[str, list[str]]:
+    """Page -> its <script> and <link> tags that load from another host. The book serves
+    everything itself (MathJax included), so that it reads right offline."""
+    tag = re.compile(r"<(?:script|link)\b[^>]*\b(?:src|href)=[\"'](?:https?:)?//[^>]*>", re.I)
+    found = {}
+    for page in sorted(html.rglob("*.html")):
+        hits = tag.findall(page.read_text(errors="replace"))
+        if hits:
+            found[str(page.relative_to(html))] = hits
+    return found

@@ -37,3 +37,13 @@ def test_constraints_agree_with_the_pins():
     for requirement in pyproject_pins():
         name, version = requirement.split("==")
         assert constraints[normalise(name.split("[")[0])] == version, requirement
+
+
+def test_citation_cites_the_package_version():
+    import yaml
+
+    import frozensteer
+
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert citation["cff-version"] == "1.2.0"
+    assert str(citation["version"]) == frozensteer.__version__

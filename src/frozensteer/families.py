@@ -20,7 +20,8 @@ import numpy as np
 from frozensteer.data.maze import MAZES
 from frozensteer.profiles import Profile
 
-LATER_P = 0.01  # AntMaze hindsight goals: geometric offset, mean 100 steps (protocol, 9)
+# AntMaze hindsight goals: geometric offset, mean 100 steps (protocol chapter, "Profiles")
+LATER_P = 0.01
 
 
 @dataclass(frozen=True)

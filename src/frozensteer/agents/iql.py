@@ -7,9 +7,10 @@ One readable file, after the shape of CORL's single-file implementation: a train
 a state-value function is fitted by expectile regression on the target critics, and a
 Gaussian actor (``GaussianPolicy``) by advantage-weighted regression.
 Rewards are scaled by ``1000 / (max episode return - min episode return)`` of the dataset;
-all networks see observations normalised with the dataset's statistics (protocol chapter,
-section 8). ``train_iql`` returns the actor and the critics (``Critics``: twin Q and V, kept
-beside each actor for critic-guided steering).
+all networks see observations normalised with the dataset's statistics (the protocol
+chapter, book/notebooks/protocol.md, "Policies and composition rules"). ``train_iql``
+returns the actor and the critics (``Critics``: twin Q and V, kept beside each actor for
+critic-guided steering).
 Training can be interrupted and resumed (``state``), also on another device: a run begun on
 a GPU (``device="cuda"``) can be finished on a CPU. Each row of the loss curve carries the
 cumulative training time and the device that reached it.

@@ -110,8 +110,8 @@ def train_actor(env: str, dataset: str, profile: Profile | str, *, seed: int = 0
                 progress: bool = True, device: str = "cpu") -> Path:
     """The frozen actor of ``frozensteer/<env>/<dataset>-v0`` for training ``seed`` (trained
     unless cached): IQL for locomotion, its critics saved at ``critic_path``, behaviour
-    cloning for AntMaze (protocol chapter, section 8); ``device`` is the torch device of IQL
-    training."""
+    cloning for AntMaze (the AntMaze chapter, book/notebooks/antmaze.md); ``device`` is the
+    torch device of IQL training."""
     prof = get_profile(profile)
     policy_path("actor", env, dataset, prof, seed=seed)  # checks the seed before any work
     dataset_id = datasets.local_id(env, dataset)

@@ -253,7 +253,7 @@ def write_manifest(env: str, prof: Profile, picks: dict) -> Path:
     manifest = {
         "env": env, "gym_id": gym_id(env), "profile": prof.name, "seed": 0,
         "sac_steps": prof.sac_steps[env], "sac_train_freq": prof.sac_train_freq[env],
-        **({"sac_steps_note": f"raised from PROTOCOL.md's {PROTOCOL_SAC_STEPS[env]:,}: at "
+        **({"sac_steps_note": f"raised from the protocol's {PROTOCOL_SAC_STEPS[env]:,}: at "
                               "that budget the expert was not clearly beyond D4RL's medium "
                               "returns (data chapter)"}
            if prof.sac_steps[env] > PROTOCOL_SAC_STEPS[env] else {}),
