@@ -130,25 +130,88 @@ def alpha_response(ax: plt.Axes, table: pd.DataFrame, title: str, value: str = "
     ax.grid(alpha=0.3)
 
 
-def maze_paths(ax: plt.Axes, walls: np.ndarray, size: float, paths: dict[str, np.ndarray],
-               goal: np.ndarray, radius: float) -> None:
-    """(x, y) paths on the maze map: wall cells, the success disc around the goal, and one
-    line per labelled path from its start (circle) to its end (cross)."""
+def maze_map(ax: plt.Axes, walls: np.ndarray, size: float, goal: np.ndarray | None = None,
+             radius: float | None = None, wall: float = 1.0) -> None:
+    """The maze's wall cells (grey), the success disc around ``goal`` (green) when one is
+    given, equal axes in metres, cropped to the free cells plus ``wall`` m of the outer
+    wall."""
     for x, y in walls:
-        ax.add_patch(plt.Rectangle((x - size / 2, y - size / 2), size, size, color="0.75",
+        ax.add_patch(plt.Rectangle((x - size / 2, y - size / 2), size, size, color="0.8",
                                    lw=0))
-    ax.add_patch(plt.Circle(goal, radius, color="tab:green", alpha=0.4, lw=0,
-                            label=f"goal (success radius {radius:g} m)"))
-    for k, (label, path) in enumerate(paths.items()):
-        color = plt.get_cmap("tab10")(k)
-        ax.plot(path[:, 0], path[:, 1], lw=1.2, color=color, label=label)
-        ax.plot(*path[0], "o", color=color, ms=5)
-        ax.plot(*path[-1], "x", color=color, ms=7)
+    if goal is not None:
+        ax.add_patch(plt.Circle(goal, radius, color="tab:green", alpha=0.45, lw=0,
+                                label=f"goal (success radius {radius:g} m)"))
     ax.set_aspect("equal")
-    ax.set_xlim(walls[:, 0].min() - size / 2, walls[:, 0].max() + size / 2)
-    ax.set_ylim(walls[:, 1].min() - size / 2, walls[:, 1].max() + size / 2)
+    # the outer ring of wall cells: show only ``wall`` m of it
+    ax.set_xlim(walls[:, 0].min() + size / 2 - wall, walls[:, 0].max() - size / 2 + wall)
+    ax.set_ylim(walls[:, 1].min() + size / 2 - wall, walls[:, 1].max() - size / 2 + wall)
     ax.set_xlabel("x (m)")
     ax.set_ylabel("y (m)")
+
+
+def maze_paths(ax: plt.Axes, walls: np.ndarray, size: float, paths: dict[str, np.ndarray],
+               goal: np.ndarray, radius: float, colors: list | None = None) -> None:
+    """(x, y) paths on the maze map (``maze_map``): the success disc around the goal, and
+    one line per labelled path from its start (circle) to its end (cross), in ``colors``
+    (default: the tab10 cycle without its green, the goal's colour)."""
+    maze_map(ax, walls, size, goal, radius)
+    cycle = [c for k, c in enumerate(plt.get_cmap("tab10").colors) if k != 2]
+    for k, (label, path) in enumerate(paths.items()):
+        color = colors[k] if colors else cycle[k % len(cycle)]
+        ax.plot(path[:, 0], path[:, 1], lw=1.4, color=color, label=label)
+        ax.plot(*path[0], "o", color=color, ms=6)
+        ax.plot(*path[-1], "x", color=color, ms=8, mew=2)
+
+
+def maze_endpoints(ax: plt.Axes, walls: np.ndarray, size: float, starts: np.ndarray,
+                   goals: np.ndarray, notes: dict[tuple[float, float], str],
+                   goal: np.ndarray, radius: float) -> None:
+    """Where a dataset's episodes start (blue) and where their goals lie (red) on the maze
+    map, with the evaluation goal's success disc and a note at each cell centre in
+    ``notes`` (e.g. how many episodes start and end there)."""
+    maze_map(ax, walls, size, goal, radius)
+    ax.plot(starts[:, 0], starts[:, 1], ".", ms=2, alpha=0.35, color="tab:blue",
+            label="episode starts")
+    ax.plot(goals[:, 0], goals[:, 1], ".", ms=2, alpha=0.35, color="tab:red",
+            label="episode goals")
+    for (x, y), text in notes.items():
+        ax.text(x, y, text, ha="center", va="center", fontsize=8,
+                bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="0.6", alpha=0.85))
+
+
+def maze_success(ax: plt.Axes, table: pd.DataFrame, title: str) -> None:
+    """Success rate against alpha in one maze, one colour per prior quality: the frozen
+    actor at alpha 0, PoE(alpha), the prior alone at alpha 1 (mean and 95% CI, joined by a
+    line), and additive mixing at the alphas it was run with (hollow diamonds, drawn a
+    little to the right).  ``table`` is ``stats.condition_scores`` of the maze's
+    sub-cells."""
+    ax.set_title(title)
+    qualities = [q for q in QUALITY_STYLE if q in set(table["prior_quality"])]
+    for k, quality in enumerate(qualities):
+        rows = table[table["prior_quality"] == quality]
+        alpha = rows["alpha"].where(rows["rule"] != "frozen", 0.0)
+        rows = rows.assign(alpha=alpha.where(rows["rule"] != "prior-only", 1.0))
+        style = QUALITY_STYLE[quality]
+        shift = (k - (len(qualities) - 1) / 2) * 0.012  # keep equal points apart
+        line = rows[rows["rule"].isin(["frozen", "poe", "prior-only"])].sort_values("alpha")
+        err = np.vstack([line["score"] - line["ci_low"], line["ci_high"] - line["score"]])
+        ax.errorbar(line["alpha"] + shift, line["score"], yerr=err, color=style["color"],
+                    marker=style["marker"], ms=5, lw=1.4, capsize=2, label=f"{quality} prior")
+        mixed = rows[rows["rule"] == "additive"]
+        if len(mixed):
+            err = np.vstack([mixed["score"] - mixed["ci_low"],
+                             mixed["ci_high"] - mixed["score"]])
+            ax.errorbar(mixed["alpha"] + 0.04 + shift, mixed["score"], yerr=err, ls="none",
+                        marker="D", ms=6, mfc="white", mec=style["color"],
+                        color=style["color"], capsize=2,
+                        label="additive(alpha), hollow" if k == 0 else None)
+    ticks = [0.0] + sorted(set(table.loc[table["rule"] == "poe", "alpha"])) + [1.0]
+    ax.set_xticks(ticks, ["0\nfrozen"] + [f"{a:g}" for a in ticks[1:-1]] + ["1\nprior"])
+    ax.set_xlim(-0.06, 1.06)
+    ax.set_ylim(-4, 104)
+    ax.set_xlabel("alpha (weight of the prior)")
+    ax.set_ylabel("success rate (%)\n(mean, 95% CI)")
+    ax.grid(alpha=0.3)
 
 
 DATASET_STYLE = {"medium": dict(color="tab:blue", marker="o"),
