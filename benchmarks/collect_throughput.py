@@ -23,8 +23,9 @@ from frozensteer.data.envs import gym_id
 from frozensteer.data.picks import load_behaviour
 
 
-def raw_steps_per_second(env_name: str, steps: int) -> float:
-    env = gym.make(gym_id(env_name))
+def raw_steps_per_second(env_name: str, steps: int, make=None) -> float:
+    """Steps per second of one environment (``gym.make`` of ``env_name``, or ``make()``)."""
+    env = make() if make is not None else gym.make(gym_id(env_name))
     rng = np.random.default_rng(0)
     actions = rng.uniform(-1, 1, (steps, *env.action_space.shape)).astype(np.float32)
     env.reset(seed=0)

@@ -294,7 +294,7 @@ def test_a_profile_runs_its_variants_over_its_variant_envs_only():
     from frozensteer import variants
 
     smoke, paper = get_profile("smoke"), get_profile("paper")
-    for name in variants.VARIANTS:
+    for name in variants.of_study("main"):
         assert {c.env for c in experiments.sub_cells(name, smoke)} == set(smoke.variant_envs)
         assert variants.changes(name, smoke)["envs"] == smoke.variant_envs
         assert "envs" not in variants.changes(name, paper)  # every environment at paper
@@ -302,12 +302,23 @@ def test_a_profile_runs_its_variants_over_its_variant_envs_only():
                 == {c.env for c in experiments.sub_cells("main", paper)})
     # the base studies keep every environment of the profile
     assert len({c.env for c in experiments.sub_cells("main", smoke)}) == len(smoke.envs)
+    # a seed study is its base study's grid with the other seed's policies
+    for study in variants.SEED_STUDIES:
+        for seed, name in variants.seed_studies(study).items():
+            for prof in (smoke, paper):
+                ours = experiments.sub_cells(name, prof)
+                base = [c for c in experiments.sub_cells(study, prof)
+                        if seed == 0 or study == "antmaze" or c.env in (
+                            prof.variant_envs or prof.envs)]
+                assert [(c.env, c.dataset, c.prior_quality) for c in ours] == [
+                    (c.env, c.dataset, c.prior_quality) for c in base], name
+                assert {c.seed for c in ours} == {seed}
 
 
 def test_each_robustness_variant_changes_only_what_it_names(trained, env_of, monkeypatch):
     from frozensteer import variants
 
-    experiments.build_studies(PROFILE, list(variants.VARIANTS))  # trains their priors too
+    experiments.build_studies(PROFILE, variants.of_study("main"))  # trains their priors too
     degraded = variants.profile_for("main-degraded-1pct", PROFILE)
     path = training.policy_path("prior", "hopper", "medium", degraded, "degraded")
     # its own file: the 5% prior's stays as it was
@@ -319,7 +330,7 @@ def test_each_robustness_variant_changes_only_what_it_names(trained, env_of, mon
     reaches = {"goal_percentile": {"goal"}, "episodes_per_condition": {"episodes"},
                "degraded_episode_fraction": {"prior"}, "degraded_step_fraction": {"prior"},
                "training_seeds": {"actor", "prior", "seed"}}
-    for name in variants.VARIANTS:
+    for name in variants.of_study("main"):
         prof = variants.profile_for(name, PROFILE)
         assert variants.profile_for(name, prof) is prof  # applied once, however often asked
         changed = {k for k, v in dataclasses.asdict(prof).items()

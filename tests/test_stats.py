@@ -118,6 +118,19 @@ def test_one_seed_helping_and_two_hurting_is_frozen_over_seeds():
         "HURT"]
 
 
+def test_seed_verdicts_give_each_seed_the_pooled_verdict_and_the_agreement():
+    rows = seeded_rows([10.0, -10.0, -10.0]).assign(kl_to_actor=0.1)
+    by_seed = {s: rows[rows.training_seed == s] for s in (0, 1, 2)}
+    verdicts = stats.seed_verdicts(by_seed, 1.0, 2_000, seed=0).iloc[0]
+    assert [verdicts[f"seed {s}"] for s in (0, 1, 2)] == ["HELP", "HURT", "HURT"]
+    assert verdicts["seeds pooled"] == "FROZEN"
+    assert (verdicts["seeds agreeing"], verdicts["all agree"]) == ("2 of 3", False)
+    # a seed that has not run the sub-cell is left out of its pooled verdict and agreement
+    by_seed[2] = rows.iloc[:0]
+    verdicts = stats.seed_verdicts(by_seed, 1.0, 2_000, seed=0).iloc[0]
+    assert "seed 2" not in verdicts and verdicts["seeds agreeing"] == "1 of 2"
+
+
 def test_one_seed_is_the_paired_bootstrap_draw_for_draw():
     rows = seeded_rows([1.0])
     diff = (rows[rows.rule == "poe"]["score"].to_numpy()

@@ -7,6 +7,9 @@
   of the table of contents, the profile papermill ran it at and how long it took (the
   ``papermill`` metadata of the executed notebook), or the versions of Python and of the
   package's pinned dependencies in the environment that built the book.
+- The bibliography is labelled as the text cites (``bibtex_reference_style:
+  author_year``): "Fu et al., 2020" rather than pybtex's alpha labels ("[FKN+20]"), by the
+  ``author_year`` label style registered here and named in ``bibtex_default_style``.
 - While ``repository: url:`` is the committed placeholder (its owner ``OWNER``), the
   repository, issue and launch buttons are left out rather than pointing at no repository;
   the publishing workflow (.github/workflows/book.yml) fills in the repository it runs in.
@@ -25,6 +28,9 @@ from importlib import metadata
 from pathlib import Path
 
 from docutils import nodes
+from pybtex.plugin import register_plugin
+from pybtex.style.formatting.unsrt import Style as UnsrtStyle
+from pybtex.style.labels import BaseLabelStyle
 from docutils.statemachine import StringList
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
@@ -148,7 +154,28 @@ class BuildStatus(SphinxDirective):
         return lines
 
 
+class AuthorYearLabels(BaseLabelStyle):
+    """Bibliography labels in the text's author-year form: one author's surname, two joined
+    by "and", more as "et al.", then the year; an entry without authors (the reproduced
+    paper, whose abstract we have without them) by its arXiv number, else its title."""
+
+    def format_labels(self, sorted_entries):
+        for entry in sorted_entries:
+            people = entry.persons.get("author") or entry.persons.get("editor") or []
+            names = [" ".join(p.prelast_names + p.last_names) or str(p) for p in people]
+            who = (names[0] if len(names) == 1 else " and ".join(names) if len(names) == 2
+                   else f"{names[0]} et al." if names
+                   else f"arXiv:{entry.fields['eprint']}" if "eprint" in entry.fields
+                   else entry.fields.get("title", entry.key))
+            yield f"{who}, {entry.fields.get('year', 'n.d.')}"
+
+
+class AuthorYearStyle(UnsrtStyle):
+    default_label_style = AuthorYearLabels
+
+
 def setup(app):
+    register_plugin("pybtex.style.formatting", "author_year", AuthorYearStyle)
     app.connect("config-inited", configure)
     app.add_directive("chapter-status", BuildStatus)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

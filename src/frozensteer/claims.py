@@ -2,14 +2,17 @@
 
 One function per claim of the abstract (discussion chapter).  Each takes the result tables
 it needs and returns a ``Verdict``: what this reproduction measured, the verdict
-(``reproduced``, ``partly``, ``not reproduced``, ``not valid`` or ``not yet run``) and the
-rule that reached it.  ``verdicts`` runs them all on a profile's tables.
+(``reproduced``, ``partly``, ``not reproduced``, ``not valid``, ``not yet run`` or ``not
+attempted``) and the rule that reached it.  ``verdicts`` runs them all on a profile's tables
+(claim 8 is judged from claims 1, 2 and 5 and the actor-competence fit), and ``tally``
+counts its verdicts, every one of them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from frozensteer import stats
@@ -73,6 +76,12 @@ def graceful_degradation(main: pd.DataFrame, classes: pd.DataFrame, picked: pd.D
     only_hurt = int((poor[poor["rule"] == "prior-only"]["outcome"] == "HURT").sum())
     ours = (f"over {n} degraded/random-prior cells: PoE at the KL-budget alpha HURT in "
             f"{poe_hurt}, additive(0.5) in {add_hurt}, prior alone in {only_hurt}")
+    # outside the claim, which is about poor priors: where a clean prior HURTs with PoE
+    clean = picked[(picked["study"] == "main") & (picked["prior_quality"] == "clean")]
+    clean_hurt = clean[clean["outcome"] == "HURT"]
+    if len(clean):
+        ours += (f"; with the clean prior PoE is HURT in {len(clean_hurt)} of {len(clean)} "
+                 "cells" + (f" ({', '.join(clean_hurt['env'])})" if len(clean_hurt) else ""))
     anchored, collapse = poe_hurt < n / 2, add_hurt + only_hurt > n
     verdict = ("reproduced" if anchored and collapse else
                "partly" if anchored or collapse else "not reproduced")
@@ -109,21 +118,59 @@ def main_split(picked: pd.DataFrame, n_main: int) -> Verdict:
     return Verdict(claim, ours, verdict, _rule(rule, _coverage(len(main_pick), n_main)))
 
 
+# a sub-cell "responds strongly to alpha" when PoE's mean score moves by at least this many
+# normalised points across alpha in {0} and the grid, and some alpha differs significantly
+# from the frozen actor (claim 5's medium-replay half; the abstract gives no number)
+STRONG_RESPONSE = 10.0
+
+
+def _combine(parts: list[str]) -> str:
+    """One verdict from the verdicts of a claim's parts: reproduced if all are, not
+    reproduced if none is even partly, partly otherwise."""
+    if all(p == "reproduced" for p in parts):
+        return "reproduced"
+    return "not reproduced" if all(p == "not reproduced" for p in parts) else "partly"
+
+
 def medium_expert_hurt(harder: pd.DataFrame, classes: pd.DataFrame, n_harder: int) -> Verdict:
-    """5. Steering hurts the medium-expert actors at every alpha."""
+    """5. Steering hurts the medium-expert actors at every alpha, and the medium-replay
+    actors respond strongly to alpha."""
     claim = ("5. Medium-expert HURT in all 9 cells at every alpha; medium-replay responds "
              "strongly to alpha")
-    rule = "rule: medium-expert HURT at every alpha (partly: in most)"
-    me = classes[(classes["dataset"] == "medium-expert") & (classes["rule"] == "poe")] if len(
-        classes) else classes
-    if not len(me):
+    rule = ("rule: two halves, each reproduced, partly or not; the claim is reproduced if "
+            "both are, not reproduced if neither is even partly, else partly. Medium-expert: "
+            "PoE HURT at every (sub-cell, alpha) (partly: in over half). Medium-replay: a "
+            "sub-cell responds strongly when PoE's mean score spans at least "
+            f"{STRONG_RESPONSE:g} points over alpha in {{0}} and the grid (alpha 0: the frozen "
+            "actor) and some alpha is HELP or HURT; reproduced if over half of the sub-cells "
+            "do (partly: some)")
+    poe = classes[classes["rule"] == "poe"] if len(classes) else classes
+    me = poe[poe["dataset"] == "medium-expert"] if len(poe) else poe
+    mr = poe[poe["dataset"] == "medium-replay"] if len(poe) else poe
+    if not len(me) and not len(mr):
         return Verdict(claim, "no harder-cell results", NOT_RUN, rule)
-    hurt = int((me["outcome"] == "HURT").sum())
-    ours = f"medium-expert PoE HURT in {hurt} of {len(me)} (sub-cell, alpha) pairs"
-    verdict = ("reproduced" if hurt == len(me) else "partly" if hurt > len(me) / 2
-               else "not reproduced")
-    return Verdict(claim, ours, verdict,
-                   _rule(rule, _coverage(len(harder.drop_duplicates(stats.CELL)), n_harder)))
+    parts, ours = [], []
+    if len(me):
+        hurt = int((me["outcome"] == "HURT").sum())
+        parts.append("reproduced" if hurt == len(me) else "partly" if hurt > len(me) / 2
+                     else "not reproduced")
+        ours.append(f"medium-expert PoE HURT in {hurt} of {len(me)} (sub-cell, alpha) pairs")
+    if len(mr):
+        response = stats.alpha_response(mr)
+        strong = response[(response["spread"] >= STRONG_RESPONSE)
+                          & (response["significant"] > 0)]
+        parts.append("reproduced" if len(strong) > len(response) / 2 else "partly"
+                     if len(strong) else "not reproduced")
+        ours.append(f"medium-replay responds strongly in {len(strong)} of {len(response)} "
+                    f"sub-cells (spread of PoE's mean score over alpha from "
+                    f"{response['spread'].min():.1f} to {response['spread'].max():.1f} points)")
+    verdict = _combine(parts) if len(parts) == 2 else (
+        "partly" if parts[0] != "not reproduced" else "not reproduced")
+    missing = "" if len(parts) == 2 else (
+        "; the " + ("medium-replay" if len(me) else "medium-expert") + " half has no results")
+    return Verdict(claim, "; ".join(ours), verdict,
+                   _rule(rule + missing,
+                         _coverage(len(harder.drop_duplicates(stats.CELL)), n_harder)))
 
 
 def antmaze_wall(rows: pd.DataFrame, driver_success: float | None, n_cells: int) -> Verdict:
@@ -144,7 +191,14 @@ def antmaze_wall(rows: pd.DataFrame, driver_success: float | None, n_cells: int)
     driver = "unknown" if driver_success is None else f"{100 * driver_success:.0f}%"
     ours = ("frozen actor " + ", ".join(f"{100 * r:.0f}% on {maze}" for maze, r in frozen.items())
             + f"; best condition {name} with the {best[3]} prior on {best[2]}: "
-            f"{by_condition.max():.0f}% (data driver: {driver} success)")
+            f"{by_condition.max():.0f}%")
+    poe = rows[rows["rule"] == "poe"]
+    if len(poe) and label["rule"] != "poe":  # PoE's own best, which the claim is about
+        poe_rate = poe.groupby(CELL_CONDITION, sort=False)["success"].mean() * 100
+        top = poe[(poe[CELL_CONDITION] == poe_rate.idxmax()).all(axis=1)].iloc[0]
+        ours += (f"; best PoE: alpha {top['alpha']:g} with the {top['prior_quality']} prior "
+                 f"on {top['dataset']}: {poe_rate.max():.0f}%")
+    ours += f" (data driver: {driver} success)"
     if driver_success is None or driver_success < 0.5:
         verdict = "not valid"
     elif by_condition.max() == 0:
@@ -190,18 +244,55 @@ def baselines(appendix_classes: pd.DataFrame, poe_picked: pd.DataFrame, n_append
     return Verdict(claim, ours, verdict, _rule(rule, _coverage(len(cells), n_appendix)))
 
 
-def one_mechanism() -> Verdict:
-    """8. PoE and KL-Reg are one actor-anchored mechanism capped by the actor."""
-    return Verdict("8. PoE and KL-Reg are one actor-anchored mechanism capped by the actor's "
-                   "competence", "follows from 1, 2 and 5 together", "see 1, 2, 5", "")
+def one_mechanism(identity: Verdict, degradation: Verdict, ceiling: Verdict,
+                  competence: dict | None = None) -> Verdict:
+    """8. PoE and KL-Reg are one actor-anchored mechanism capped by the actor, judged from
+    its parts: one mechanism (claim 1), actor-anchored (claim 2), capped by the actor's
+    competence (claim 5, and ``competence``: ``stats.competence_fit`` of PoE's gain at the
+    KL-budget alpha against the frozen actor's score over the main and harder sub-cells)."""
+    claim = ("8. PoE and KL-Reg are one actor-anchored mechanism capped by the actor's "
+             "competence")
+    rule = ("rule: its parts are claims 1 (one mechanism), 2 (actor-anchored) and 5 (the "
+            "medium-expert ceiling), and the competence fit (harder chapter): PoE's gain over "
+            "the frozen actor falls as the actor's own score rises (reproduced if the slope's "
+            "95% interval lies below 0, partly if only the fitted slope does); reproduced if "
+            "every part is, not reproduced if none is even partly, else partly; not yet run "
+            "while claim 1, 2 or 5 is")
+    parts = {"1": identity.verdict, "2": degradation.verdict, "5": ceiling.verdict}
+    if any(v in (NOT_RUN, "not attempted") for v in parts.values()):
+        return Verdict(claim, "; ".join(f"claim {k} {v}" for k, v in parts.items()), NOT_RUN,
+                       rule)
+    ours = [f"claim {k} {v}" for k, v in parts.items()]
+    if competence is not None:
+        slope, high = competence["slope"], competence["slope_high"]
+        parts["fit"] = ("reproduced" if high < 0 else "partly" if slope < 0
+                        else "not reproduced")
+        ours.append(f"gain against actor score: slope {slope:.2f} points per point "
+                    f"(95% interval {competence['slope_low']:.2f} to {high:.2f}) over "
+                    f"{competence['points']} points (sub-cells and training seeds)")
+    else:
+        rule += "; the competence fit needs at least 3 sub-cells"
+    return Verdict(claim, "; ".join(ours), _combine(list(parts.values())), rule)
+
+
+def tally(table: pd.DataFrame) -> dict[str, int]:
+    """How many claims of ``verdicts``' table got each verdict, every verdict listed (zero
+    included), so that the counts add up to the number of claims."""
+    unknown = set(table["verdict"]) - set(VERDICTS)
+    if unknown:
+        raise ValueError(f"verdicts must be among {VERDICTS}, got {sorted(unknown)}")
+    return {v: int((table["verdict"] == v).sum()) for v in VERDICTS}
 
 
 def verdicts(main: pd.DataFrame, harder: pd.DataFrame, antmaze: pd.DataFrame, *,
              n_main: int, n_harder: int, n_antmaze: int, driver_success: float | None,
              kl_budget: float, resamples: int, seed: int, test: str = "bootstrap",
-             appendix: pd.DataFrame | None = None, n_appendix: int = 0) -> pd.DataFrame:
+             appendix: pd.DataFrame | None = None, n_appendix: int = 0,
+             competence: dict | None = None) -> pd.DataFrame:
     """Every claim's verdict, one row each (columns: claim, ours, verdict, rule); HELP,
-    FROZEN and HURT decided by the classification rule ``test`` (``stats.TESTS``)."""
+    FROZEN and HURT decided by the classification rule ``test`` (``stats.TESTS``).
+    ``competence`` is claim 8's ``stats.competence_fit`` (the harder chapter's, over every
+    training seed run); without it, the fit over ``main`` and ``harder`` as given."""
     if test not in stats.TESTS:
         raise ValueError(f"test must be one of {list(stats.TESTS)}, got {test!r}")
     both = pd.concat([t for t in (main, harder) if len(t)], ignore_index=True) if (
@@ -219,5 +310,11 @@ def verdicts(main: pd.DataFrame, harder: pd.DataFrame, antmaze: pd.DataFrame, *,
              selector_near_oracle(picked, kl_budget), main_split(picked, n_main),
              medium_expert_hurt(harder, classes, n_harder),
              antmaze_wall(antmaze, driver_success, n_antmaze),
-             baselines(appendix_classes, poe_clean, n_appendix), one_mechanism()]
+             baselines(appendix_classes, poe_clean, n_appendix)]
+    fit = competence
+    if fit is None and len(picked) >= 3:  # gain at the KL-budget alpha against frozen
+        points = stats.competence_points(both, kl_budget, resamples, seed)
+        if np.ptp(points["frozen_score"].to_numpy(float)) > 0:  # a line needs two scores
+            fit = stats.competence_fit(points, "gain_selected", resamples, seed)
+    found.append(one_mechanism(found[0], found[1], found[4], fit))
     return pd.DataFrame([vars(v) for v in found])

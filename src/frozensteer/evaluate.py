@@ -14,9 +14,10 @@ of every condition resets with ``seeds[i]`` (conditions are paired by start stat
   episode ``i`` at step ``t`` is drawn from ``(noise_seed, seeds[i])`` and shared by every
   condition: conditions differ only in their mean and covariance, never in luck.
 
-Hopper, Walker2d, HalfCheetah and Ant episodes are stepped in one ``mujoco.batch.Batch``
-(``frozensteer.batched``, identical episodes to Gymnasium's, in C threads); the other
-environments, or ``engine="gymnasium"``, step one Gymnasium environment per episode.
+Hopper, Walker2d, HalfCheetah, Ant and AntMaze episodes are stepped in one
+``mujoco.batch.Batch`` (``frozensteer.batched``, identical episodes to Gymnasium's, in C
+threads); the other environments, or ``engine="gymnasium"``, step one Gymnasium environment
+per episode.
 
 Networks and compositions run in float64 and the executed action is rounded to float32, so
 an episode's actions do not depend on which other episodes share its batch: rows are the same

@@ -122,7 +122,7 @@ def sub_cells(study: str, profile: Profile | str) -> list[SubCell]:
     base = variants.base_study(study)
     main = [(env, "medium") for env in prof.envs]
     harder = [(env, dataset) for env in ("hopper", "halfcheetah", "walker2d")
-              for dataset in ("medium-replay", "medium-expert")]
+              if env in prof.envs for dataset in ("medium-replay", "medium-expert")]
     if base == "appendix":  # every locomotion cell with its critic and its clean prior
         return [SubCell(study, env, dataset, "clean", seed) for seed in prof.training_seeds
                 for env, dataset in main + harder]
@@ -611,13 +611,17 @@ def build_studies(profile: Profile | str, studies: Sequence[str],
     reproduce.execute(steps, profile, workers=1, progress=False)
 
 
-def read_results(study: str, profile: Profile | str, mode: str = "deterministic"
-                 ) -> tuple[pd.DataFrame, list[SubCell]]:
+def read_results(study: str, profile: Profile | str, mode: str = "deterministic", *,
+                 require: bool = True) -> tuple[pd.DataFrame, list[SubCell]]:
     """The stored rows of every sub-cell of ``study`` whose conditions all have stored
     tables, and the sub-cells that lack any.  Reads and verifies files only (no dataset or
     key check): this is what the chapters show; ``run_study`` decides whether a sub-cell is
-    up to date.  A damaged table raises ``DamagedTable`` naming it and the repair."""
+    up to date.  A damaged table raises ``DamagedTable`` naming it and the repair.  With
+    ``require`` (the chapters' case) a profile whose results folder is missing altogether
+    raises ``paths.MissingResults`` rather than reporting every sub-cell as not yet run."""
     prof = variants.profile_for(study, profile)
+    if require:
+        paths.require_results(prof)
     conds = study_conditions(study, prof)
     found, missing = [], []
     for cell in sub_cells(study, prof):
@@ -636,6 +640,15 @@ def read_results(study: str, profile: Profile | str, mode: str = "deterministic"
         else:
             found.append(_assemble(cell, tables))
     return (pd.concat(found, ignore_index=True) if found else pd.DataFrame()), missing
+
+
+def read_seed_results(study: str, profile: Profile | str, mode: str = "deterministic"
+                      ) -> dict[int, tuple[pd.DataFrame, list[SubCell]]]:
+    """``read_results`` of ``study`` and of each of its seed variants, by training seed; the
+    rows carry the base study's name, so that the seeds pool into one table."""
+    return {seed: (rows.assign(study=study) if len(rows) else rows, missing)
+            for seed, name in variants.seed_studies(study).items()
+            for rows, missing in [read_results(name, profile, mode)]}
 
 
 def study_path(study: str, profile: Profile | str, mode: str = "deterministic") -> Path:

@@ -31,5 +31,41 @@ def results() -> Path:
     return home() / "results"
 
 
+class MissingResults(FileNotFoundError):
+    """The committed tables a chapter reads are not under ``FROZENSTEER_HOME``."""
+
+
+# the folders under results/ that hold a profile's tables: the studies', the datasets' and
+# the actors' (``results/<profile>``, ``results/datasets/<profile>``, ...)
+RESULT_PARTS = ("studies", "datasets", "policies")
+_WHAT = {"studies": "study", "datasets": "dataset", "policies": "actor score"}
+
+
+def require_results(profile, part: str = "studies") -> Path:
+    """The folder of ``profile``'s committed ``part`` tables (``RESULT_PARTS``), or
+    ``MissingResults`` naming it, where ``FROZENSTEER_HOME`` points and how to get the
+    tables.  A profile that builds what it needs in the book (``build_in_book``: smoke) is
+    never refused: its chapters make the folder.  This is what keeps a chapter executed away
+    from the repository from showing "not yet run" where the results exist but are elsewhere.
+
+    ``profile`` is a ``frozensteer.profiles.Profile`` (anything with ``name`` and
+    ``build_in_book``)."""
+    if part not in RESULT_PARTS:
+        raise ValueError(f"part must be one of {RESULT_PARTS}, got {part!r}")
+    folder = results() / profile.name if part == "studies" else results() / part / profile.name
+    if profile.build_in_book or folder.is_dir():
+        return folder
+    where = (f"FROZENSTEER_HOME={os.environ['FROZENSTEER_HOME']}"
+             if "FROZENSTEER_HOME" in os.environ else
+             f"FROZENSTEER_HOME is not set, so the home is {home()}")
+    raise MissingResults(
+        f"no {_WHAT[part]} tables of the {profile.name} profile at {folder} ({where}). The "
+        f"chapters "
+        f"read the committed result tables under results/ of a clone of the frozensteer "
+        f"repository: run the notebook inside a clone, or set FROZENSTEER_HOME to a clone's "
+        f"root; or build the tables here with `frozensteer reproduce --profile "
+        f"{profile.name}` (`--plan` first lists the steps and their estimated times).")
+
+
 def cache() -> Path:
     return Path(os.environ.get("FROZENSTEER_CACHE", Path.home() / ".cache" / "frozensteer"))

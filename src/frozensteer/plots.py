@@ -1,10 +1,67 @@
-"""Figure functions the chapters call: each draws one result on the axes it is given."""
+"""Figure functions the chapters call: each draws one result on the axes it is given.
+
+Importing this module sets the book's figure style (``BOOK_STYLE``: 150 dpi, fonts legible
+at the column width); ``figure_legend``, ``legend_outside`` and ``legend_below`` keep
+legends off the data."""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+
+# The book's figure style, set once here for every chapter that imports this module: 150 dpi
+# (the PNG the page shows), and fonts legible when a figure about 8 inches wide is shown in
+# the book's column of about 750 px.  Chapters size figures at most ``FIGURE_WIDTH`` wide.
+FIGURE_WIDTH = 8.0
+BOOK_STYLE = {
+    "figure.dpi": 150, "savefig.dpi": 150, "savefig.bbox": "tight",
+    "font.size": 10, "axes.titlesize": 10.5, "axes.labelsize": 10,
+    "xtick.labelsize": 9.5, "ytick.labelsize": 9.5, "legend.fontsize": 9.5,
+    "figure.titlesize": 11, "legend.frameon": False,
+}
+
+
+def use_book_style() -> None:
+    """Apply ``BOOK_STYLE`` to matplotlib (done when this module is imported)."""
+    plt.rcParams.update(BOOK_STYLE)
+
+
+use_book_style()
+
+
+def figure_legend(fig: plt.Figure, axes, ncol: int = 3, **kwargs) -> bool:
+    """One legend for a figure of panels, below them and off the data: every distinct label
+    of ``axes`` once, in order of first appearance.  Leave room for it with
+    ``fig.tight_layout(rect=(0, bottom, 1, 1))``.  Returns whether there was anything to
+    show."""
+    handles, names = [], []
+    for ax in np.atleast_1d(axes).flat:
+        for handle, name in zip(*ax.get_legend_handles_labels()):
+            if name not in names and not name.startswith("_"):
+                handles.append(handle)
+                names.append(name)
+    if handles:
+        fig.legend(handles, names, loc="lower center", ncol=ncol, **kwargs)
+    return bool(handles)
+
+
+def legend_outside(ax: plt.Axes, **kwargs) -> None:
+    """The axes' legend to the right of its panel, off the data."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, **kwargs)
+
+
+def legend_below(ax: plt.Axes, ncol: int = 2, **kwargs) -> None:
+    """The axes' legend under its panel (below the x label), off the data."""
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=ncol, **kwargs)
+
+
+# Colours of the environments and line styles of the datasets, wherever a figure draws
+# several environments or datasets on one panel.
+ENV_COLOR = {"hopper": "tab:blue", "halfcheetah": "tab:orange", "walker2d": "tab:green",
+             "ant": "tab:red", "antmaze": "tab:purple"}
+DATASET_LINESTYLE = {"medium": "-", "medium-replay": "--", "medium-expert": ":",
+                     "umaze": "-", "umaze-diverse": "--"}
 
 LEVEL_ORDER = ("random", "medium-replay", "medium", "medium-expert", "expert")
 PICK_STYLE = {"medium": dict(color="tab:orange", marker="o"),
@@ -32,7 +89,7 @@ def learning_curve(ax: plt.Axes, env: str, curve: list[dict], budget: int,
         ax.axhline(picks["ref_min_score"], color="grey", ls=":", lw=1, label="random reference")
     done = curve[-1]["step"] if curve else 0
     title = env if done >= budget else f"{env} (trained {done:,} of {budget:,} steps)"
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title)
     ax.set_xlim(0, budget / 1000)
     ax.set_xlabel("SAC environment steps (thousands)")
     ax.set_ylabel("return (sum of rewards)")
@@ -40,7 +97,7 @@ def learning_curve(ax: plt.Axes, env: str, curve: list[dict], budget: int,
 
 def dataset_scores(ax: plt.Axes, env: str, table: pd.DataFrame | None) -> None:
     """Distribution of per-episode normalised scores of every dataset level."""
-    ax.set_title(env, fontsize=10)
+    ax.set_title(env)
     if table is None:
         ax.text(0.5, 0.5, "datasets not built yet", ha="center", va="center",
                 transform=ax.transAxes)
@@ -53,10 +110,18 @@ def dataset_scores(ax: plt.Axes, env: str, table: pd.DataFrame | None) -> None:
     ax.set_ylabel("normalised score per episode\n(0 = random, 100 = expert)")
 
 
-def training_curve(ax: plt.Axes, curve: list[dict], key: str, label: str) -> None:
-    """One logged training loss against gradient steps."""
+def training_curve(ax: plt.Axes, curve: list[dict], key: str, label: str,
+                   env: str | None = None, dataset: str | None = None) -> None:
+    """One logged training loss against gradient steps; with ``env`` and ``dataset``, in the
+    environment's colour (``ENV_COLOR``) and the dataset's line style
+    (``DATASET_LINESTYLE``), so that many curves on one panel stay identifiable."""
     steps = np.array([r["step"] for r in curve]) / 1000
-    ax.plot(steps, [r[key] for r in curve], lw=1.2, label=label)
+    style = {}
+    if env is not None:
+        style["color"] = ENV_COLOR.get(env)
+    if dataset is not None:
+        style["ls"] = DATASET_LINESTYLE.get(dataset, "-")
+    ax.plot(steps, [r[key] for r in curve], lw=1.3, label=label, **style)
     ax.set_xlabel("gradient steps (thousands)")
 
 
@@ -65,11 +130,26 @@ QUALITY_STYLE = {"clean": dict(color="tab:blue", marker="o"),
                  "random": dict(color="tab:grey", marker="^")}
 
 
+RULE_NAMES = {"poe": "PoE", "kl-reg": "KL-Reg", "additive": "additive",
+              "prior-only": "prior only", "frozen": "frozen"}
+
+
+def short_label(label: str) -> str:
+    """A condition's label (``Condition.label``) short enough for a tick:
+    "poe(alpha=0.1)" reads "PoE 0.1", "kl-reg(beta=0.111)" reads "KL-Reg 0.111"."""
+    rule, _, rest = label.partition("(")
+    name = RULE_NAMES.get(rule, rule)
+    if not rest:
+        return name
+    return f"{name} {rest.rstrip(')').partition('=')[2]}"
+
+
 def condition_scores(ax: plt.Axes, table: pd.DataFrame, labels: list[str], title: str) -> None:
     """Mean normalised score and 95% CI of every condition (x) of one cell, one series per
-    prior quality; ``table`` is ``stats.condition_scores`` of that cell, ``labels`` name the
-    conditions by index."""
-    ax.set_title(title, fontsize=10)
+    prior quality, and the frozen actor's mean (the same actor for every prior) as one grey
+    dotted line; ``table`` is ``stats.condition_scores`` of that cell, ``labels`` name the
+    conditions by index (``Condition.label``; the ticks show ``short_label``)."""
+    ax.set_title(title)
     qualities = [q for q in QUALITY_STYLE if q in set(table["prior_quality"])]
     for k, quality in enumerate(qualities):
         rows = table[table["prior_quality"] == quality].sort_values("condition")
@@ -78,12 +158,18 @@ def condition_scores(ax: plt.Axes, table: pd.DataFrame, labels: list[str], title
         err = np.vstack([y - rows["ci_low"].to_numpy(), rows["ci_high"].to_numpy() - y])
         ax.errorbar(x, y, yerr=err, ls="none", ms=4, capsize=2, lw=1,
                     label=f"{quality} prior", **QUALITY_STYLE[quality])
-        frozen = rows.loc[rows["rule"] == "frozen", "score"]
-        if len(frozen):
-            ax.axhline(frozen.iloc[0], color=QUALITY_STYLE[quality]["color"], ls=":", lw=0.8)
-    ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
+    frozen = table.loc[table["rule"] == "frozen", "score"]
+    if len(frozen):
+        ax.axhline(frozen.mean(), color="0.35", ls=":", lw=1.2, label="frozen actor")
+    condition_ticks(ax, labels)
     ax.set_ylabel("normalised score\n(mean, 95% CI)")
     ax.grid(axis="y", alpha=0.3)
+
+
+def condition_ticks(ax: plt.Axes, labels: list[str]) -> None:
+    """Conditions as x ticks, in their short form, at an angle that stays legible."""
+    ax.set_xticks(range(len(labels)), [short_label(lbl) for lbl in labels], rotation=50,
+                  ha="right", rotation_mode="anchor")
 
 
 RULE_STYLE = {"poe": dict(color="tab:blue", marker="o", label="PoE(alpha)"),
@@ -95,23 +181,26 @@ RULE_STYLE = {"poe": dict(color="tab:blue", marker="o", label="PoE(alpha)"),
 def alpha_response(ax: plt.Axes, table: pd.DataFrame, title: str, value: str = "score") -> None:
     """One sub-cell's ``value`` against alpha: the PoE curve from the frozen actor (alpha 0)
     to the prior alone (alpha 1), and additive mixing at the alphas it was run with.
-    ``table`` is ``stats.condition_scores`` of that sub-cell; scores get their 95% CI."""
-    ax.set_title(title, fontsize=10)
+    ``table`` is ``stats.condition_scores`` of that sub-cell; scores get their 95% CI.
+    Additive mixing is drawn as points at its alphas, not as a line: the grid runs it at
+    one or few alphas."""
+    ax.set_title(title)
     alpha = table["alpha"].where(table["rule"] != "frozen", 0.0)
     alpha = alpha.where(table["rule"] != "prior-only", 1.0)
     table = table.assign(alpha=alpha)
     frozen = table[table["rule"] == "frozen"]
-    for rule in ("poe", "additive"):
-        rows = pd.concat([frozen, table[table["rule"] == rule]]).sort_values("alpha")
-        if len(rows) < 2:
-            continue
-        style = RULE_STYLE[rule]
+    # PoE is a curve over the grid, from the frozen actor at alpha 0
+    rows = pd.concat([frozen, table[table["rule"] == "poe"]]).sort_values("alpha")
+    if len(rows) >= 2:
+        style = RULE_STYLE["poe"]
         ax.plot(rows["alpha"], rows[value], color=style["color"], lw=1.2, ms=4,
                 marker=style["marker"], label=style["label"])
         if value == "score":
             ax.fill_between(rows["alpha"], rows["ci_low"], rows["ci_high"], lw=0,
                             color=style["color"], alpha=0.15)
-    for rule in ("frozen", "prior-only"):
+    # additive mixing, the frozen actor and the prior alone are points: only the alphas
+    # that were run, with no line invented between them
+    for rule in ("additive", "frozen", "prior-only"):
         rows = table[table["rule"] == rule]
         style = RULE_STYLE[rule]
         if value == "score":
@@ -233,4 +322,46 @@ def competence(ax: plt.Axes, points: pd.DataFrame, fit: dict, gain: str = "gain_
     ax.axhline(0, color="grey", lw=0.8, ls=":")
     ax.set_xlabel("frozen actor's normalised score")
     ax.set_ylabel("PoE score minus frozen score")
-    ax.legend(fontsize=8, frameon=False)
+    legend_below(ax)
+
+
+QUALITY_LINESTYLE = {"clean": "-", "degraded": "--", "random": ":"}
+
+
+def divergence_curves(ax: plt.Axes, table: pd.DataFrame, budgets, default: float,
+                      title: str, n_labels: int = 1) -> None:
+    """D(alpha), PoE's mean KL divergence from the actor, against alpha for every
+    (environment, prior quality) of one dataset: colour by environment (``ENV_COLOR``),
+    marker and line style by prior quality; the KL budgets as horizontal lines (dashed: the
+    default), and the ``n_labels`` lines that leave the actor fastest (largest D at the
+    smallest alpha) named at their first point.  ``table`` holds PoE's rows, one per
+    (env, prior_quality, alpha), with a ``kl_to_actor`` column."""
+    ax.set_title(title)
+    first = []
+    for (env, quality), mine in table.groupby(["env", "prior_quality"], sort=False):
+        curve = mine.sort_values("alpha")
+        style = QUALITY_STYLE[quality]
+        ax.plot(curve["alpha"], curve["kl_to_actor"], lw=1.2, ms=4, marker=style["marker"],
+                color=ENV_COLOR.get(env, "black"), ls=QUALITY_LINESTYLE[quality], alpha=0.85)
+        first.append((curve["kl_to_actor"].iloc[0], curve["alpha"].iloc[0], env, quality))
+    for value, alpha, env, quality in sorted(first, reverse=True)[:n_labels]:
+        ax.annotate(f"{env}, {quality}", (alpha, value), xytext=(6, 2),
+                    textcoords="offset points", fontsize=8.5,
+                    color=ENV_COLOR.get(env, "black"),
+                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8))
+    for eps in budgets:
+        ax.axhline(eps, color="grey", ls="--" if eps == default else ":", lw=1)
+    ax.set_yscale("log")
+    ax.set_xlabel("alpha (weight of the prior)")
+    ax.grid(alpha=0.3)
+
+
+def divergence_legend(fig: plt.Figure, envs, qualities, ncol: int = 4) -> None:
+    """The legend of ``divergence_curves`` below the figure: a colour per environment, a
+    marker and line style per prior quality."""
+    handles = [plt.Line2D([], [], color=ENV_COLOR.get(e, "black"), lw=2, label=e)
+               for e in envs]
+    handles += [plt.Line2D([], [], color="0.3", ls=QUALITY_LINESTYLE[q],
+                           marker=QUALITY_STYLE[q]["marker"], label=f"{q} prior")
+                for q in qualities]
+    fig.legend(handles=handles, loc="lower center", ncol=ncol)

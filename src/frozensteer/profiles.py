@@ -181,3 +181,77 @@ def get_profile(profile: str | Profile) -> Profile:
             "pass PROFILE=smoke, quick or paper"
         )
     return PROFILES[profile]
+
+
+# What each setting of a Profile means, with its unit, as the protocol chapter shows it.
+SETTING_LABELS = {
+    "sac_steps": "SAC environment steps",
+    "sac_train_freq": "SAC environment steps per gradient step",
+    "sac_eval_every": "SAC evaluation every (environment steps)",
+    "sac_eval_episodes": "SAC evaluation episodes",
+    "pick_eval_episodes": "re-evaluation episodes of a candidate pick",
+    "medium_threshold": "medium pick: normalised-score threshold",
+    "dataset_transitions": "transitions per random, medium or expert dataset",
+    "reference_episodes": "reference-score episodes",
+    "reference_seed": "reference-score seed",
+    "iql_steps": "IQL gradient steps (actor)",
+    "bc_steps": "behaviour-cloning gradient steps (prior)",
+    "batch_size": "minibatch size",
+    "degraded_episode_fraction": "degraded prior: fraction of episodes",
+    "degraded_step_fraction": "degraded prior: fraction of gradient steps",
+    "goal_percentile": "deployment goal: percentile of initial goals",
+    "alphas": "alpha grid",
+    "episodes_per_condition": "episodes per condition (locomotion)",
+    "antmaze_episodes_per_condition": "episodes per condition (AntMaze)",
+    "base_seed": "seed of episode 0",
+    "bootstrap_resamples": "bootstrap resamples",
+    "bootstrap_seed": "bootstrap seed",
+    "kl_budget": "KL budget (nat)",
+    "kl_budget_sweep": "KL budgets of the sweep (nat)",
+    "selector_states": "selector: dataset states sampled",
+    "selector_seed": "selector: state-sample seed",
+    "build_in_book": "chapters build what is missing",
+    "eval_horizon": "evaluation horizon (steps)",
+    "training_seeds": "training seeds",
+    "envs": "environments",
+    "sf_feature_steps": "SF baseline: feature gradient steps",
+    "sf_psi_steps": "SF baseline: successor-feature TD steps",
+    "variant_envs": "environments of the robustness variants",
+}
+
+
+def _describe(value, key: str) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return {"eval_horizon": "environment's own (1,000)",
+                "variant_envs": "all"}.get(key, "none")
+    if isinstance(value, (tuple, list)):
+        return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def setting_rows(profiles: dict[str, Profile]):
+    """Every setting of ``profiles`` as text, one row per setting (labelled by
+    ``SETTING_LABELS``) and one column per profile; a setting that holds one value per
+    environment (a dict) gives one row per environment, "<label>: <env>"."""
+    import pandas as pd
+
+    table: dict[str, dict[str, str]] = {}
+    for name, profile in profiles.items():
+        for key, value in profile.as_dict().items():
+            if key in ("name", "variant"):
+                continue
+            label = SETTING_LABELS.get(key, key.replace("_", " "))
+            if isinstance(value, dict):
+                for sub, v in value.items():
+                    table.setdefault(f"{label}: {sub}", {})[name] = _describe(v, key)
+            else:
+                table.setdefault(label, {})[name] = _describe(value, key)
+    frame = pd.DataFrame.from_dict(table, orient="index").fillna("—")
+    frame.index.name = "setting"
+    return frame

@@ -163,7 +163,8 @@ def present(step: Step, profile: Profile | str) -> bool:
         return where(step.env, step.dataset, prof, step.seed).exists()
     if step.kind == "study":
         return (experiments.study_path(step.study, prof, step.mode).exists()
-                and not experiments.read_results(step.study, prof, step.mode)[1])
+                and not experiments.read_results(step.study, prof, step.mode,
+                                                    require=False)[1])
     if step.kind == "book":
         index = paths.home() / "_build" / "html" / "index.html"
         newest = max((p.stat().st_mtime for p in (paths.results() / prof.name).rglob("*")
@@ -195,7 +196,7 @@ def estimate_s(step: Step, profile: Profile | str) -> float | None:
                  if (r["kind"], r["env"], r["quality"]) == (kind, step.env, step.quality)]
         return steps * statistics.median(r["s_per_step"] for r in rates) if rates else None
     if step.kind == "study":
-        missing = experiments.read_results(step.study, prof, step.mode)[1]
+        missing = experiments.read_results(step.study, prof, step.mode, require=False)[1]
         if not missing:
             return 0.0
         rate = _study_rate(variants.base_study(step.study), prof, step.mode)

@@ -8,7 +8,8 @@
   difference lies above 0, HURT if below, else FROZEN, with the Welch t-test p-value beside
   it; over several training seeds the CI is ``seed_bootstrap_ci``'s (seeds resampled, then
   paired episodes within each), so that it covers the luck of training as well as that of
-  the episodes; ``classify_per_seed`` and ``seed_agreement`` give the per-seed breakdown;
+  the episodes; ``classify_per_seed`` and ``seed_agreement`` give the per-seed breakdown,
+  ``seed_verdicts`` that of PoE at the KL-budget alpha;
 - ``select_alpha`` / ``selector``: the KL-budget selector (largest alpha whose mean
   KL(PoE(alpha) || actor) over dataset states is within epsilon), its oracle in hindsight,
   near-oracle and regret;
@@ -187,6 +188,29 @@ def seed_agreement(per_seed: pd.DataFrame) -> pd.DataFrame:
             .apply(agreement).reset_index())
 
 
+def seed_verdicts(seed_rows: dict[int, pd.DataFrame], epsilon: float, resamples: int,
+                  seed: int) -> pd.DataFrame:
+    """Per sub-cell, PoE's class at the KL-budget alpha under each training seed's rows
+    (``seed <k>``, empty where that seed has not run the sub-cell), pooled over the seeds
+    that ran it (``seeds pooled``: ``classify`` pairs each seed with its own frozen actor, and
+    the selector averages D(alpha) over them), and ``seeds agreeing``: how many of the seeds
+    that ran it share the most common verdict."""
+    verdicts = {f"seed {s}": selector(rows, classify(rows, resamples, seed), epsilon,
+                                      resamples, seed).set_index(CELL)["outcome"]
+                for s, rows in seed_rows.items() if len(rows)}
+    if not verdicts:
+        return pd.DataFrame()
+    pooled = pd.concat([rows for rows in seed_rows.values() if len(rows)], ignore_index=True)
+    table = pd.DataFrame(verdicts)
+    single = table.copy()
+    table["seeds pooled"] = selector(pooled, classify(pooled, resamples, seed), epsilon,
+                                     resamples, seed).set_index(CELL)["outcome"]
+    table["seeds agreeing"] = [f"{int((r.dropna() == r.dropna().mode()[0]).sum())} of "
+                               f"{r.notna().sum()}" for _, r in single.iterrows()]
+    table["all agree"] = single.nunique(axis=1) == 1
+    return table.reset_index()
+
+
 def select_alpha(kl_by_alpha: dict[float, float], epsilon: float) -> float:
     """The largest alpha whose KL to the actor is at most ``epsilon`` (0: stay frozen)."""
     if not np.isfinite(epsilon) or epsilon < 0:
@@ -223,6 +247,25 @@ def selector(rows: pd.DataFrame, classes: pd.DataFrame, epsilon: float, resample
                     "score_oracle": means[oracle], "oracle_ci_low": low,
                     "oracle_ci_high": high, "near_oracle": bool(low <= means[chosen] <= high),
                     "regret": means[oracle] - means[chosen], "outcome": cls})
+    return pd.DataFrame(out)
+
+
+def alpha_response(classes: pd.DataFrame) -> pd.DataFrame:
+    """Per sub-cell, from ``classify``'s rows: how much PoE's mean score moves with alpha,
+    the frozen actor (alpha 0) included.  ``frozen``, ``best`` and ``worst`` (mean scores over
+    alpha in {0} and the grid, with ``alpha_best`` and ``alpha_worst``), ``spread`` (best minus
+    worst) and ``significant``: how many of PoE's alphas are HELP or HURT."""
+    out = []
+    poe = classes[classes["rule"] == "poe"]
+    for cell, group in poe.groupby(CELL, sort=False):
+        means = {0.0: group["frozen_score"].iloc[0]} | dict(zip(group["alpha"],
+                                                               group["score"]))
+        best, worst = max(means, key=means.get), min(means, key=means.get)
+        out.append({**dict(zip(CELL, cell)), "frozen": means[0.0], "best": means[best],
+                    "alpha_best": best, "worst": means[worst], "alpha_worst": worst,
+                    "spread": means[best] - means[worst],
+                    "significant": int((group["outcome"] != "FROZEN").sum()),
+                    "alphas": len(group)})
     return pd.DataFrame(out)
 
 

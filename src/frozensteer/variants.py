@@ -21,6 +21,10 @@ from dataclasses import dataclass
 from frozensteer.profiles import Profile, get_profile
 
 ALL_QUALITIES = ("clean", "degraded", "random")
+# the studies run again with the actors and priors of each other training seed, as
+# ``<study>-seed<k>`` (seed 0 is the study itself)
+SEED_STUDIES = ("main", "harder", "antmaze")
+OTHER_TRAINING_SEEDS = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -51,15 +55,29 @@ def _degraded(percent: float) -> Variant:
 VARIANTS: dict[str, Variant] = {
     **{f"main-goal-p{p:g}": _goal(p) for p in (50, 75, 99)},
     **{f"main-degraded-{pct:g}pct": _degraded(pct) for pct in (1, 25)},
-    **{f"main-seed{seed}": Variant(
-        "main", lambda prof, seed=seed: {"training_seeds": (seed,)},
+    **{f"{study}-seed{seed}": Variant(
+        study, lambda prof, seed=seed: {"training_seeds": (seed,)},
         f"the actors and priors of training seed {seed} instead of seed 0 (the random prior: "
-        f"its initialisation seed {seed})") for seed in (1, 2)},
+        f"its initialisation seed {seed})")
+       for study in SEED_STUDIES for seed in OTHER_TRAINING_SEEDS},
     "main-episodes-4x": Variant(
         "main", lambda prof: {"episodes_per_condition": 4 * prof.episodes_per_condition},
         "four times the episodes per condition (100 at the paper profile instead of 25; the "
         "first quarter are the main study's)"),
 }
+
+
+def of_study(study: str) -> list[str]:
+    """The variants whose base is ``study``, in their fixed order."""
+    return [name for name, variant in VARIANTS.items() if variant.study == study]
+
+
+def seed_studies(study: str) -> dict[int, str]:
+    """Training seed -> the study that runs ``study``'s grid with that seed's policies."""
+    if study not in SEED_STUDIES:
+        raise ValueError(f"study must be one of {list(SEED_STUDIES)} to have seed variants, "
+                         f"got {study!r}")
+    return {0: study, **{seed: f"{study}-seed{seed}" for seed in OTHER_TRAINING_SEEDS}}
 
 
 def base_study(study: str) -> str:

@@ -33,9 +33,13 @@ from frozensteer.families import family
 from frozensteer.profiles import PROFILES, Profile, get_profile
 from frozensteer.provenance import git_commit, locked, read_table, sha256, write_json, write_table
 
-# CORL's published IQL scores on D4RL's own (v2) data: a yardstick only, the data differ.
-CORL_IQL = {("hopper", "medium"): 67.5, ("halfcheetah", "medium"): 48.3,
-            ("walker2d", "medium"): 80.9}
+# CORL's published IQL scores on D4RL's own (v2) data (the "Last Scores" Gym-MuJoCo table
+# of CORL's README, mean over its seeds): a yardstick only, the data differ.
+CORL_IQL = {("halfcheetah", "medium"): 48.31, ("halfcheetah", "medium-replay"): 44.46,
+            ("halfcheetah", "medium-expert"): 94.74, ("hopper", "medium"): 67.53,
+            ("hopper", "medium-replay"): 97.43, ("hopper", "medium-expert"): 107.42,
+            ("walker2d", "medium"): 80.91, ("walker2d", "medium-replay"): 82.15,
+            ("walker2d", "medium-expert"): 111.72}
 # The IQL paper's own D4RL table (Kostrikov et al., 2022, table 1; -v2 datasets), the
 # primary source for the same yardstick
 IQL_PAPER = {("halfcheetah", "medium"): 47.4, ("hopper", "medium"): 66.3,

@@ -174,6 +174,10 @@ class GoalView(gym.ObservationWrapper):
     """The evaluation view of a maze: the actor's row (``observation`` then
     ``achieved_goal``, as in the datasets' transitions) and the episode's goal."""
 
+    # ``observation`` maps a batch of observations (leading axis) row by row, so that
+    # ``frozensteer.batched`` may apply it to every episode of its batch at once
+    batched_observation = True
+
     def __init__(self, env: gym.Env):
         super().__init__(env)
         self.observation_space = gym.spaces.Dict({
