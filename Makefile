@@ -8,7 +8,7 @@ ifeq ($(filter $(PROFILE),smoke quick paper),)
 $(error PROFILE must be smoke, quick or paper, got '$(PROFILE)': run e.g. make book PROFILE=quick)
 endif
 
-.PHONY: setup book test chapters reproduce clean
+.PHONY: setup book test chapters reproduce clean FORCE
 
 setup: $(VENV)/.installed
 
@@ -25,17 +25,20 @@ export HIDE_INJECTED := import nbformat, sys; nb = nbformat.read(sys.argv[1], 4)
    if "injected-parameters" in c.metadata.get("tags", [])]; nbformat.write(nb, sys.argv[1])
 
 # Execute every chapter with papermill at $(PROFILE) into $(OUT) (notebook per chapter);
-# CHAPTERS="identity steer" executes only those.
+# CHAPTERS="identity steer" executes only those, and make -j2 two at a time.
 OUT ?= book/executed
 chapters: setup
-	mkdir -p $(OUT)
-	@for ch in $(CHAPTERS); do \
-	  echo "== executing $$ch at profile $(PROFILE)"; \
-	  $(BIN)/jupytext --quiet --to ipynb -o $(OUT)/$$ch.ipynb book/notebooks/$$ch.md && \
-	  $(BIN)/papermill --cwd $(OUT) -k python3 -p profile $(PROFILE) \
-	    $(OUT)/$$ch.ipynb $(OUT)/$$ch.ipynb && \
-	  $(BIN)/python -c "$$HIDE_INJECTED" $(OUT)/$$ch.ipynb || exit 1; \
-	done
+	@$(MAKE) --no-print-directory $(CHAPTERS:%=$(OUT)/%.ipynb)
+
+# FORCE: a chapter is executed again whenever asked for (the results it reads may be newer)
+$(OUT)/%.ipynb: book/notebooks/%.md FORCE
+	@mkdir -p $(OUT)
+	@echo "== executing $* at profile $(PROFILE)"
+	$(BIN)/jupytext --quiet --to ipynb -o $@ $<
+	$(BIN)/papermill --cwd $(OUT) -k python3 -p profile $(PROFILE) $@ $@
+	$(BIN)/python -c "$$HIDE_INJECTED" $@
+
+FORCE:
 
 book: chapters
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
@@ -46,10 +49,16 @@ book: chapters
 reproduce: setup
 	$(BIN)/frozensteer reproduce --profile $(PROFILE)
 
-# Unit and integration tests, then nbval over every chapter executed at the smoke profile.
+# Unit and integration tests, then nbval over every chapter executed at the smoke profile,
+# on TEST_JOBS processes: first the smoke reproduction (every dataset, policy and study the
+# chapters read), then the chapters, then pytest (pytest-xdist; a notebook's cells stay in
+# one process).
+TEST_JOBS ?= 2
 test: setup
-	$(MAKE) --no-print-directory chapters PROFILE=smoke OUT=_build/smoke
-	$(BIN)/pytest tests _build/smoke --nbval-lax
+	$(BIN)/frozensteer reproduce --profile smoke --no-book --workers $(TEST_JOBS)
+	$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target chapters \
+	  PROFILE=smoke OUT=_build/smoke
+	$(BIN)/pytest -n $(TEST_JOBS) --dist loadfile tests _build/smoke --nbval-lax
 
 clean:
 	rm -rf _build book/executed

@@ -66,6 +66,8 @@ def test_book_builds_strictly_at_smoke(tmp_path):
     assert "smoke" in identity  # the profile banner
     assert "fig-anchoring" in identity
     assert remote_assets(html) == {}
+    assert "thebe" not in identity.lower()  # live code is off: none of its scripts
+    assert identity.count('class="btn search-button-field') == 1  # one search field
     assert "Built from frozensteer" in identity  # the code version (and commit) in the footer
     status = (html / "book" / "status.html").read_text()
     assert all(f"{c}.html" in status for c in toc_chapters())  # one row per chapter

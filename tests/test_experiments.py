@@ -44,7 +44,7 @@ def test_episodes_are_paired_by_seed():
 
 def test_profiles_shrink_from_paper_to_smoke():
     paper, quick, smoke = (PROFILES[n] for n in ("paper", "quick", "smoke"))
-    assert paper.iql_steps == 300_000 and quick.iql_steps == 30_000 and smoke.iql_steps == 500
+    assert paper.iql_steps == 300_000 and quick.iql_steps == 5_000 and smoke.iql_steps == 500
     assert paper.dataset_transitions > quick.dataset_transitions > smoke.dataset_transitions
     assert PROTOCOL_SAC_STEPS == {"hopper": 300_000, "walker2d": 500_000,
                                   "halfcheetah": 500_000, "ant": 500_000, "antmaze": 500_000}

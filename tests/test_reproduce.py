@@ -98,6 +98,21 @@ def test_an_interrupted_reproduction_resumes_to_identical_tables(
                                   reproduced["table"])
 
 
+def test_two_local_workers_train_side_by_side_to_the_same_files(
+        reproduced, env_of, monkeypatch, tmp_path):
+    monkeypatch.setenv("FROZENSTEER_HOME", str(_home_with_policies(reproduced, tmp_path)))
+    priors = [training.policy_path("prior", "hopper", "medium", PROFILE, quality)
+              for quality in ("clean", "degraded")]
+    weights = [policy_id(p) for p in priors]
+    for prior in priors:
+        prior.unlink()  # two worker processes train them again, at the same time
+    rows = reproduce.execute(main_plan(), PROFILE, workers=2, progress=False)
+    assert [r["status"] for r in rows] == ["verified", "verified", "ran", "ran", "ran"]
+    assert [policy_id(p) for p in priors] == weights
+    pd.testing.assert_frame_equal(pd.read_csv(experiments.study_path("main", PROFILE)),
+                                  reproduced["table"])
+
+
 def test_the_ray_executor_trains_and_runs_to_the_same_tables(
         reproduced, env_of, monkeypatch, tmp_path):
     home = _home_with_policies(reproduced, tmp_path)

@@ -70,3 +70,41 @@ def test_every_figure_is_named_described_and_referenced():
             assert re.search(r"^:alt: \S", block, re.M), f"{source.name}: {name[1]} lacks :alt:"
             assert f"{{numref}}`{name[1]}`" in text, f"{source.name}: {name[1]} not referenced"
         assert "plt.show()" not in text, f"{source.name}: a figure outside glue:figure"
+
+
+def test_the_selected_alpha_table_gives_each_sub_cell_its_pick_and_both_tests():
+    import numpy as np
+
+    from frozensteer import stats
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(50, 5, 25)
+    conditions = [("frozen", np.nan, 0.0, 0.0), ("prior-only", np.nan, -9.0, 9.0),
+                  ("additive", 0.5, -4.0, 3.0), ("poe", 0.1, 0.0, 0.2), ("poe", 0.5, 3.0, 0.8)]
+    labels = ["frozen", "prior-only", "additive(alpha=0.5)", "poe(alpha=0.1)",
+              "poe(alpha=0.5)"]
+    rows = pd.DataFrame([
+        {"study": "harder", "env": "hopper", "dataset": dataset, "prior_quality": "clean",
+         "condition": c, "rule": rule, "alpha": alpha, "beta": np.nan, "episode": e,
+         "kl_to_actor": kl, "score": base[e] + shift + rng.normal(0, 0.5)}
+        for dataset in ("medium-replay", "medium-expert")
+        for c, (rule, alpha, shift, kl) in enumerate(conditions) for e in range(25)])
+    scores = stats.condition_scores(rows, 500, 0)
+    classes = stats.classify(rows, 500, 0)
+    picked = stats.selector(rows, classes, 1.0, 500, 0)
+    table = tables.selected_alpha_table(scores, classes, picked, labels)
+    assert list(table["sub-cell"]) == ["hopper, medium-replay, clean prior",
+                                       "hopper, medium-expert, clean prior"]
+    first = table.iloc[0]
+    assert first["selected alpha"] == "0.5" and first["class"] == "HELP"
+    poe = scores[(scores["dataset"] == "medium-replay") & (scores["condition"] == 4)]
+    assert first["PoE at selected alpha"].split("<br>")[0] == f"{poe['score'].iloc[0]:.1f}"
+    welch = classes[(classes["rule"] == "poe") & (classes["alpha"] == 0.5)
+                    & (classes["dataset"] == "medium-replay")]
+    assert first["Welch p"] == f"{welch['welch_p'].iloc[0]:.2g}"
+    assert first["Welch class"] == ("HELP" if welch["welch_p"].iloc[0] < 0.05 else "FROZEN")
+    # a budget that admits no alpha keeps the actor: FROZEN by both tests, no p-value
+    kept = tables.selected_alpha_table(scores, classes, stats.selector(rows, classes, 0.01,
+                                                                       500, 0), labels)
+    assert set(kept["selected alpha"]) == {"0"} and set(kept["Welch p"]) == {"—"}
+    assert kept["PoE at selected alpha"].equals(kept["frozen"])

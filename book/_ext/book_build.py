@@ -13,8 +13,7 @@
 - While ``repository: url:`` is the committed placeholder (its owner ``OWNER``), the
   repository, issue and launch buttons are left out rather than pointing at no repository;
   the publishing workflow (.github/workflows/book.yml) fills in the repository it runs in.
-  A real url is also handed to sphinx-thebe, whose page configuration otherwise names an
-  example repository.
+- One search field per page, the sidebar's: the theme's header repeats it otherwise.
 """
 
 from __future__ import annotations
@@ -77,10 +76,8 @@ def configure(app, config) -> None:
         url = ""
         LOGGER.info("book_build: repository url is the placeholder; no repository or "
                     "launch buttons (the publishing workflow sets the url)")
-    elif url and isinstance(config.thebe_config, dict):
-        # sphinx-thebe names a repository on every page even with live code off: this one
-        config.thebe_config = {**config.thebe_config, "repository_url": url,
-                               "repository_branch": options.get("repository_branch", "main")}
+    # one search field, the sidebar's (the header's persistent one duplicated it)
+    options["navbar_persistent"] = []
     footer = code_stamp(url)
     extra = options.get("extra_footer", "")
     options["extra_footer"] = f"{extra}<p>{footer}</p>" if extra else f"<p>{footer}</p>"

@@ -167,7 +167,8 @@ def _parser() -> argparse.ArgumentParser:
                            help="Ray cluster address, with --executor ray only (default: "
                                 "start a local Ray instance)")
     reproduce.add_argument("--workers", type=positive_int, default=2,
-                           help="processes per sub-cell with the local executor (default 2)")
+                           help="processes with the local executor: training jobs at once, and "
+                                "per sub-cell (default 2)")
     reproduce.add_argument("--plan", action="store_true",
                            help="print the plan (each step, whether it is stored, its "
                                 "estimated time) and stop")

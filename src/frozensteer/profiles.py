@@ -1,8 +1,8 @@
 """Profiles: every size, budget and seed of the protocol, held in one place.
 
 One name selects all of them: ``smoke`` (CI and nbval; the whole pipeline in minutes, its
-numbers mean nothing), ``quick`` (every study at reduced sizes, for a first look; hours of training, see
-``frozensteer reproduce --profile quick --plan``) and
+numbers mean nothing), ``quick`` (every study at reduced sizes, for a first look; about an
+hour and a half of two cores, see ``frozensteer reproduce --profile quick --plan``) and
 ``paper`` (the reconstructed protocol, as the protocol chapter states it).  Every result records the
 profile that made it.
 """
@@ -128,20 +128,23 @@ _PAPER = Profile(
 
 PROFILES: dict[str, Profile] = {
     "paper": _PAPER,
+    # sized so that `make reproduce PROFILE=quick` (every study, every training seed: 36
+    # actors and 80 priors) runs in about an hour and a half on two cores
     "quick": dataclasses.replace(
         _PAPER,
         name="quick",
-        sac_steps={env: 50_000 for env in BEHAVIOUR_ENVS},
-        pick_eval_episodes=20,
-        dataset_transitions=100_000,
-        reference_episodes=20,
-        iql_steps=30_000,
-        bc_steps=30_000,
-        episodes_per_condition=10,
-        antmaze_episodes_per_condition=20,
+        sac_steps={env: 20_000 for env in BEHAVIOUR_ENVS},
+        sac_eval_every=5_000,
+        pick_eval_episodes=10,
+        dataset_transitions=50_000,
+        reference_episodes=10,
+        iql_steps=5_000,
+        bc_steps=5_000,
+        episodes_per_condition=5,
+        antmaze_episodes_per_condition=10,
         bootstrap_resamples=2_000,
-        sf_feature_steps=5_000,
-        sf_psi_steps=20_000,
+        sf_feature_steps=2_000,
+        sf_psi_steps=10_000,
     ),
     "smoke": dataclasses.replace(
         _PAPER,

@@ -344,12 +344,14 @@ def execute(steps: list[Step], profile: Profile | str, *, executor: str = "local
     with experiments.ray_session(address) if executor == "ray" else \
             contextlib.nullcontext():
         first = 0
-        if executor == "ray":
+        if executor == "ray" or workers > 1:
             train = [i for i, s in enumerate(steps) if s.kind in TRAINING_KINDS]
             if train != list(range(len(train))):
-                raise ValueError("with executor='ray' the training steps must come first, "
-                                 "as plan() orders them")
-            for i, wall_s in _ray_training(steps, train, prof, address):
+                raise ValueError(f"with executor={executor!r} and workers={workers} the "
+                                 "training steps must come first, as plan() orders them")
+            parallel = (_ray_training(steps, train, prof, address) if executor == "ray"
+                        else _local_training(steps, train, prof, workers))
+            for i, wall_s in parallel:
                 done(i, wall_s)
             first = len(train)
         for i in range(first, len(steps)):
@@ -368,6 +370,31 @@ def _timed_step(step: Step, prof: Profile, *_needed) -> float:
     start = time.perf_counter()
     run_step(step, prof)
     return time.perf_counter() - start
+
+
+def _local_training(steps: list[Step], train: list[int], prof: Profile, workers: int):
+    """Yield (index, wall seconds) as each training step finishes, ``workers`` processes at
+    once, each step started once the steps it needs have finished."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    waiting, finished, running = list(train), set(), {}
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        while waiting or running:
+            ready = [i for i in waiting if finished.issuperset(needs(steps, i))]
+            for i in ready[:workers - len(running)]:
+                waiting.remove(i)
+                running[pool.submit(_timed_step, steps[i], prof)] = i
+            if not running:
+                raise RuntimeError(f"steps {waiting} wait for steps that are not in the plan")
+            for future in wait(running, return_when=FIRST_COMPLETED).done:
+                i = running.pop(future)
+                wall_s = future.result()  # a failed step stops the reproduction here
+                finished.add(i)
+                yield i, wall_s
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 def _ray_training(steps: list[Step], train: list[int], prof: Profile, address: str | None):

@@ -106,3 +106,43 @@ def mean_ci(mean: float, low: float, high: float, decimals: int = 1) -> str:
     that a column of them stays narrow: "77.5" over "[75.1, 79.8]"."""
     return (f"{mean:.{decimals}f}<br><span style=\"font-size: 85%; color: #555; "
             f"white-space: nowrap\">[{low:.{decimals}f}, {high:.{decimals}f}]</span>")
+
+
+def selected_alpha_table(scores: pd.DataFrame, classes: pd.DataFrame, picked: pd.DataFrame,
+                         labels: list[str], column: str = "sub-cell") -> pd.DataFrame:
+    """One row per sub-cell of ``picked`` (``stats.selector``'s rows): the frozen actor, the
+    prior alone, additive mixing at one half and PoE at the selected alpha, each a mean over
+    the sub-cell's episodes with its bootstrap 95% interval (``scores``:
+    ``stats.condition_scores``, its conditions named by ``labels``); PoE's class there, by
+    the paired bootstrap; and the p-value and class that the unpaired Welch t-test gives
+    the same comparison (``classes``: ``stats.classify``).  The first column, ``column``,
+    names the sub-cell by its environment, its dataset where ``picked`` holds more than
+    one, and its prior."""
+    from frozensteer import stats
+
+    def ci(row):
+        return mean_ci(row["score"], row["ci_low"], row["ci_high"])
+
+    def of(frame, pick):
+        return frame[(frame[stats.CELL] == pick[stats.CELL]).all(axis=1)]
+
+    several = picked["dataset"].nunique() > 1
+    welch = stats.outcomes_by_test(classes[classes["rule"] == "poe"]) if len(classes) else classes
+    out = []
+    for _, pick in picked.iterrows():
+        by_label = {labels[int(r["condition"])]: r for _, r in of(scores, pick).iterrows()}
+        alpha = pick["alpha_selected"]
+        test = of(welch, pick)
+        test = test[test["alpha"] == alpha]
+        out.append({
+            column: ", ".join([pick["env"]] + ([pick["dataset"]] if several else [])
+                                  + [f"{pick['prior_quality']} prior"]),
+            "frozen": ci(by_label["frozen"]), "prior-only": ci(by_label["prior-only"]),
+            "additive(0.5)": ci(by_label["additive(alpha=0.5)"]),
+            "selected alpha": f"{alpha:g}",
+            "PoE at selected alpha": ci(by_label["frozen"] if alpha == 0
+                                        else by_label[f"poe(alpha={alpha:g})"]),
+            "class": pick["outcome"],
+            "Welch p": f"{test['welch_p'].iloc[0]:.2g}" if len(test) else "—",
+            "Welch class": test["welch"].iloc[0] if len(test) else "FROZEN"})
+    return pd.DataFrame(out)
