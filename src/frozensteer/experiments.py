@@ -604,10 +604,13 @@ def build_studies(profile: Profile | str, studies: Sequence[str],
                   modes: Sequence[str] = ("deterministic",)) -> None:
     """Build the data, train the policies and run the sub-cells of ``studies`` that are
     missing (``frozensteer.reproduce``'s plan, without the book): what a chapter does at a
-    profile with ``build_in_book`` (minutes at smoke)."""
+    profile with ``build_in_book`` (minutes at smoke). Only the steps whose output is not
+    there run (the plan's quick look, ``reproduce.present``); ``frozensteer reproduce`` is
+    the thorough check of what is there, and the chapters verify every table they read."""
     from frozensteer import reproduce
 
-    steps = reproduce.plan(profile, studies, modes=modes, book=False)
+    steps = [s for s in reproduce.plan(profile, studies, modes=modes, book=False)
+             if not reproduce.present(s, profile)]
     reproduce.execute(steps, profile, workers=1, progress=False)
 
 
