@@ -20,6 +20,14 @@ evaluation maze, each episode's goal read from its observation), in env-steps pe
     per CPU (the reference path, and the engine before ``frozensteer.batched``).
 Prints (c)/(a) (goal: at least 2.5 on HalfCheetah, 2.0 on Hopper), (c)/(d) (at least 0.8),
 (c)/(e) (at least 3) and (c)/(b).
+
+    python benchmarks/eval_throughput.py --floor
+
+prints instead the physics floor of the whole paper evaluation (the main, harder and AntMaze
+studies): each environment's env steps in the committed study tables (``results/paper``)
+over its rate (d), measured here with as many simulations as one of its sub-cells runs; the
+sum is the least time any engine can take on this machine (goal of the whole evaluation: at
+most 600 s).
 """
 
 import argparse
@@ -32,6 +40,7 @@ import gymnasium as gym
 import mujoco
 import mujoco.batch
 import numpy as np
+import pandas as pd
 import torch
 
 from collect_throughput import raw_steps_per_second  # the same raw loop, one definition
@@ -41,7 +50,9 @@ from frozensteer.data.envs import gym_id
 from frozensteer.evaluate import evaluate
 from frozensteer.experiments import conditions
 
-POLICIES = Path(__file__).resolve().parents[1] / "artifacts" / "policies" / "paper"
+ROOT = Path(__file__).resolve().parents[1]
+POLICIES = ROOT / "artifacts" / "policies" / "paper"
+FLOOR_STUDIES = ("main", "harder", "antmaze")
 
 
 def make_env(env_name: str):
@@ -108,13 +119,36 @@ def engine(env_name: str, actor, prior, goal, episodes: int, **options) -> tuple
     return rows["length"].sum() / (time.perf_counter() - start), int(rows["length"].max())
 
 
+def floor(steps: int) -> None:
+    """The physics floor of the paper evaluation: its env steps over the rates (d)."""
+    from frozensteer.experiments import episodes_per_condition, study_conditions, study_path
+
+    tables = [pd.read_csv(study_path(s, "paper"), comment="#") for s in FLOOR_STUDIES]
+    lengths = pd.concat(tables)
+    total = 0.0
+    for env_name, env_steps in lengths.groupby("env")["length"].sum().items():
+        study = "antmaze" if env_name == "antmaze" else "main"
+        sims = len(study_conditions(study, "paper")) * episodes_per_condition(study, "paper")
+        rate = physics(env_name, sims, max(1, steps // sims * 4))
+        total += env_steps / rate
+        print(f"{env_name}: {env_steps:,} env steps at (d) {rate:,.0f} env-steps/s with "
+              f"{sims} simulations: {env_steps / rate:,.0f} s")
+    print(f"paper evaluation ({', '.join(FLOOR_STUDIES)}; {len(lengths):,} episodes, "
+          f"{lengths['length'].sum():,} env steps): physics alone {total:,.0f} s "
+          f"(goal of the whole evaluation: <= 600 s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--envs", nargs="+", default=["halfcheetah", "hopper"])
     parser.add_argument("--episodes", type=int, default=25)
     parser.add_argument("--steps", type=int, default=20_000)
+    parser.add_argument("--floor", action="store_true",
+                        help="print the physics floor of the whole paper evaluation instead")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.floor:
+        return floor(args.steps)
     goals = {"halfcheetah": 2.5, "hopper": 2.0}
     cores = len(os.sched_getaffinity(0))
     for env_name in args.envs:

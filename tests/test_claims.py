@@ -11,7 +11,7 @@ def picks(study, labels, near=None, quality="clean"):
     return pd.DataFrame({"study": study, "env": [f"e{i}" for i in range(len(labels))],
                          "dataset": "medium", "prior_quality": quality, "outcome": labels,
                          "near_oracle": near if near is not None else [True] * len(labels),
-                         "regret": 1.0})
+                         "regret": 1.0, "training_seed": 0})
 
 
 def test_main_split_is_reproduced_only_when_complete_and_equal():
@@ -153,9 +153,9 @@ def test_identity_counts_identical_pairs():
 def test_a_baseline_overturns_the_picture_only_by_more_help_and_no_more_hurt():
     poe = picks("main", ["HELP", "FROZEN", "HURT", "FROZEN"])
 
-    def baseline(rule, labels):
+    def baseline(rule, labels, seed=0):
         return pd.DataFrame({"env": [f"e{i}" for i in range(len(labels))], "dataset": "medium",
-                             "rule": rule, "outcome": labels})
+                             "rule": rule, "outcome": labels, "training_seed": seed})
 
     # helps where PoE does not, but hurts more: competitive in places, no overturn
     places = baseline("q-argmax-16", ["FROZEN", "HELP", "HURT", "HURT"])
@@ -168,6 +168,14 @@ def test_a_baseline_overturns_the_picture_only_by_more_help_and_no_more_hurt():
     assert claims.baselines(baseline("q-gradient", ["FROZEN", "FROZEN", "HURT", "HURT"]), poe,
                             4).verdict == "partly"
     assert claims.baselines(pd.DataFrame(), poe, 4).verdict == claims.NOT_RUN
+    # each baseline meets PoE of its own training seed: with seed 1's PoE HELP everywhere,
+    # sf-gpi's seed-1 HELPs are no better than PoE there
+    poe_both = pd.concat([poe, picks("main", ["HELP"] * 4).assign(training_seed=1)])
+    two_seeds = pd.concat([places, baseline("sf-gpi", ["HELP", "HELP", "FROZEN", "FROZEN"], 1)])
+    verdict = claims.baselines(two_seeds, poe_both, 8)
+    assert "over 8 clean-prior (sub-cell, training seed) pairs" in verdict.ours
+    assert "PoE at the KL-budget alpha 5 HELP / 1 HURT" in verdict.ours
+    assert "sf-gpi 2 HELP / 0 HURT" in verdict.ours and "overturned" not in verdict.ours
 
 
 def test_claim_2_names_where_the_clean_prior_hurts():

@@ -213,9 +213,11 @@ def baselines(appendix_classes: pd.DataFrame, poe_picked: pd.DataFrame, n_append
               ) -> Verdict:
     """7. The critic-guided and successor-feature baselines do not overturn the picture.
 
-    ``appendix_classes`` is ``stats.classify`` of the appendix study (each baseline against
-    frozen); ``poe_picked`` the selector's rows of PoE at the KL-budget alpha with the clean
-    prior on the same sub-cells."""
+    ``appendix_classes`` is ``stats.classify_per_seed`` of the appendix study and its seed
+    studies (each baseline against frozen, per training seed); ``poe_picked`` the selector's
+    rows of PoE at the KL-budget alpha with the clean prior on the same sub-cells and seeds
+    (``stats.selector_per_seed``).  Each baseline is compared with PoE on the same (sub-cell,
+    training seed) pairs."""
     claim = ("7. CQL/IQL-guided steering and successor features are competitive in places but "
              "do not consistently overturn the picture")
     rule = ("rule: a baseline overturns the picture if, over the sub-cells run, it is HELP in "
@@ -224,7 +226,7 @@ def baselines(appendix_classes: pd.DataFrame, poe_picked: pd.DataFrame, n_append
             "run")
     if not len(appendix_classes):
         return Verdict(claim, "no appendix results", NOT_RUN, rule)
-    key = ["env", "dataset"]
+    key = ["env", "dataset", "training_seed"]
     poe = poe_picked.set_index(key)["outcome"]
     cells = appendix_classes.drop_duplicates(key).set_index(key).index
     poe = poe.reindex(cells)
@@ -237,7 +239,9 @@ def baselines(appendix_classes: pd.DataFrame, poe_picked: pd.DataFrame, n_append
         places += int(((outcome == "HELP") & (poe != "HELP")).sum())
         if helps > poe_help and hurts <= poe_hurt:
             overturn.append(rule_name)
-    ours = (f"over {len(cells)} clean-prior sub-cells, PoE at the KL-budget alpha "
+    pairs = (f"{len(cells)} clean-prior sub-cells" if set(cells.get_level_values(2)) == {0}
+             else f"{len(cells)} clean-prior (sub-cell, training seed) pairs")
+    ours = (f"over {pairs}, PoE at the KL-budget alpha "
             f"{poe_help} HELP / {poe_hurt} HURT; " + ", ".join(parts)
             + (f"; overturned by {', '.join(overturn)}" if overturn else ""))
     verdict = ("not reproduced" if overturn else "reproduced" if places else "partly")
@@ -288,11 +292,16 @@ def verdicts(main: pd.DataFrame, harder: pd.DataFrame, antmaze: pd.DataFrame, *,
              n_main: int, n_harder: int, n_antmaze: int, driver_success: float | None,
              kl_budget: float, resamples: int, seed: int, test: str = "bootstrap",
              appendix: pd.DataFrame | None = None, n_appendix: int = 0,
+             seed_rows: pd.DataFrame | None = None,
              competence: dict | None = None) -> pd.DataFrame:
     """Every claim's verdict, one row each (columns: claim, ours, verdict, rule); HELP,
     FROZEN and HURT decided by the classification rule ``test`` (``stats.TESTS``).
-    ``competence`` is claim 8's ``stats.competence_fit`` (the harder chapter's, over every
-    training seed run); without it, the fit over ``main`` and ``harder`` as given."""
+    ``appendix`` holds the appendix study's rows of every training seed run, ``n_appendix``
+    how many (sub-cell, seed) pairs it has; ``seed_rows`` the main and harder rows of every
+    training seed run, against which claim 7 sets each baseline (default: ``main`` and
+    ``harder`` as given).  ``competence`` is claim 8's ``stats.competence_fit`` (the harder
+    chapter's, over every training seed run); without it, the fit over ``main`` and
+    ``harder`` as given."""
     if test not in stats.TESTS:
         raise ValueError(f"test must be one of {list(stats.TESTS)}, got {test!r}")
     both = pd.concat([t for t in (main, harder) if len(t)], ignore_index=True) if (
@@ -302,10 +311,16 @@ def verdicts(main: pd.DataFrame, harder: pd.DataFrame, antmaze: pd.DataFrame, *,
         classes = classes.assign(outcome=stats.outcomes_by_test(classes)[test])
     picked = (stats.selector(both, classes, kl_budget, resamples, seed) if len(both)
               else pd.DataFrame())
-    appendix_classes = (stats.classify(appendix, resamples, seed)
-                        if appendix is not None and len(appendix) else pd.DataFrame())
-    poe_clean = (picked[picked["prior_quality"] == "clean"] if len(picked)
-                 else pd.DataFrame(columns=["env", "dataset", "outcome"]))
+    ran_appendix = appendix is not None and len(appendix)
+    appendix_classes = (stats.classify_per_seed(appendix, resamples, seed) if ran_appendix
+                        else pd.DataFrame())
+    if seed_rows is None:  # training seed 0's picks, classified by ``test``
+        poe_seeds = picked.assign(training_seed=0) if len(picked) else picked
+    else:
+        poe_seeds = (stats.selector_per_seed(seed_rows, kl_budget, resamples, seed)
+                     if ran_appendix and len(seed_rows) else pd.DataFrame())
+    poe_clean = (poe_seeds[poe_seeds["prior_quality"] == "clean"] if len(poe_seeds)
+                 else pd.DataFrame(columns=["env", "dataset", "training_seed", "outcome"]))
     found = [identity(both), graceful_degradation(main, classes, picked, n_main),
              selector_near_oracle(picked, kl_budget), main_split(picked, n_main),
              medium_expert_hurt(harder, classes, n_harder),

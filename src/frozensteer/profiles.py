@@ -133,7 +133,10 @@ PROFILES: dict[str, Profile] = {
     "quick": dataclasses.replace(
         _PAPER,
         name="quick",
-        sac_steps={env: 20_000 for env in BEHAVIOUR_ENVS},
+        # ant's SAC policy at 20,000 steps scored below the random policy, which inverts
+        # every normalised score (refused at build time, measured from a fresh clone); the
+        # paper run's learning curve first clears it at 30,000
+        sac_steps={**{env: 20_000 for env in BEHAVIOUR_ENVS}, "ant": 40_000},
         sac_eval_every=5_000,
         pick_eval_episodes=10,
         dataset_transitions=50_000,

@@ -250,6 +250,17 @@ def selector(rows: pd.DataFrame, classes: pd.DataFrame, epsilon: float, resample
     return pd.DataFrame(out)
 
 
+def selector_per_seed(rows: pd.DataFrame, epsilon: float, resamples: int, seed: int
+                      ) -> pd.DataFrame:
+    """``selector`` of each training seed alone (its own D(alpha) and classes), with its
+    ``training_seed``: PoE at the KL-budget alpha of every (sub-cell, seed)."""
+    seeds = _training_seeds(rows)
+    return pd.concat([selector(mine, classify(mine, resamples, seed), epsilon, resamples,
+                               seed).assign(training_seed=s)
+                      for s in sorted(seeds.unique()) for mine in [rows[seeds == s]]],
+                     ignore_index=True)
+
+
 def alpha_response(classes: pd.DataFrame) -> pd.DataFrame:
     """Per sub-cell, from ``classify``'s rows: how much PoE's mean score moves with alpha,
     the frozen actor (alpha 0) included.  ``frozen``, ``best`` and ``worst`` (mean scores over
@@ -283,17 +294,16 @@ def competence_points(rows: pd.DataFrame, epsilon: float, resamples: int, seed: 
     does steering stop helping above some actor score?"""
     seeds = _training_seeds(rows)
     out = []
-    for s in sorted(seeds.unique()):
+    for _, pick in selector_per_seed(rows, epsilon, resamples, seed).iterrows():
+        s = pick["training_seed"]
         mine = rows[seeds == s]
-        picked = selector(mine, classify(mine, resamples, seed), epsilon, resamples, seed)
-        for _, pick in picked.iterrows():
-            cell = mine[(mine[CELL] == pick[CELL]).all(axis=1)]
-            frozen = cell[cell["rule"] == "frozen"]["score"].mean()
-            poe = cell[cell["rule"] == "poe"].groupby("alpha")["score"].mean()
-            out.append({**pick[CELL].to_dict(), "training_seed": s, "frozen_score": frozen,
-                        "alpha_selected": pick["alpha_selected"],
-                        "gain_selected": pick["score_selected"] - frozen,
-                        **{f"gain_{a:g}": m - frozen for a, m in poe.items()}})
+        cell = mine[(mine[CELL] == pick[CELL]).all(axis=1)]
+        frozen = cell[cell["rule"] == "frozen"]["score"].mean()
+        poe = cell[cell["rule"] == "poe"].groupby("alpha")["score"].mean()
+        out.append({**pick[CELL].to_dict(), "training_seed": s, "frozen_score": frozen,
+                    "alpha_selected": pick["alpha_selected"],
+                    "gain_selected": pick["score_selected"] - frozen,
+                    **{f"gain_{a:g}": m - frozen for a, m in poe.items()}})
     return pd.DataFrame(out)
 
 

@@ -23,7 +23,7 @@ from frozensteer.profiles import Profile, get_profile
 ALL_QUALITIES = ("clean", "degraded", "random")
 # the studies run again with the actors and priors of each other training seed, as
 # ``<study>-seed<k>`` (seed 0 is the study itself)
-SEED_STUDIES = ("main", "harder", "antmaze")
+SEED_STUDIES = ("main", "harder", "antmaze", "appendix")
 OTHER_TRAINING_SEEDS = (1, 2)
 
 
