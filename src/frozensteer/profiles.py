@@ -1,8 +1,8 @@
 """Profiles: every size, budget and seed of the protocol, held in one place.
 
 One name selects all of them: ``smoke`` (CI and nbval; the whole pipeline in minutes, its
-numbers mean nothing), ``quick`` (every study at reduced sizes, for a first look; about an
-hour and a half of two cores, see ``frozensteer reproduce --profile quick --plan``) and
+numbers mean nothing), ``quick`` (every study at reduced sizes, for a first look; 1 h 57 min of
+two cores from a fresh clone, see ``frozensteer reproduce --profile quick --plan``) and
 ``paper`` (the reconstructed protocol, as the protocol chapter states it).  Every result records the
 profile that made it.
 """
@@ -128,8 +128,8 @@ _PAPER = Profile(
 
 PROFILES: dict[str, Profile] = {
     "paper": _PAPER,
-    # sized so that `make reproduce PROFILE=quick` (every study, every training seed: 36
-    # actors and 80 priors) runs in about an hour and a half on two cores
+    # every study, every training seed (36 actors, 80 priors): `make reproduce
+    # PROFILE=quick` took 1 h 57 min on two cores from a fresh clone (3 December 2026)
     "quick": dataclasses.replace(
         _PAPER,
         name="quick",
