@@ -50,8 +50,7 @@ from frozensteer.data.envs import gym_id
 from frozensteer.evaluate import evaluate
 from frozensteer.experiments import conditions
 
-ROOT = Path(__file__).resolve().parents[1]
-POLICIES = ROOT / "artifacts" / "policies" / "paper"
+POLICIES = Path(__file__).resolve().parents[1] / "artifacts" / "policies" / "paper"
 FLOOR_STUDIES = ("main", "harder", "antmaze")
 
 
