@@ -654,6 +654,17 @@ def read_seed_results(study: str, profile: Profile | str, mode: str = "determini
             for rows, missing in [read_results(name, profile, mode)]}
 
 
+def seed_progress(study: str, profile: Profile | str,
+                  runs: dict[int, tuple[pd.DataFrame, list[SubCell]]] | None = None
+                  ) -> dict[int, tuple[int, int]]:
+    """Training seed -> (sub-cells run, sub-cells) of ``study`` and its seed studies;
+    ``runs`` is ``read_seed_results(study, profile)`` where the caller has it."""
+    runs = read_seed_results(study, profile) if runs is None else runs
+    names = variants.seed_studies(study)
+    return {s: (len(cells) - len(lacking), len(cells)) for s, (_, lacking) in runs.items()
+            for cells in [sub_cells(names[s], profile)]}
+
+
 def study_path(study: str, profile: Profile | str, mode: str = "deterministic") -> Path:
     suffix = "" if mode == "deterministic" else f"-{mode}"
     return paths.results() / get_profile(profile).name / f"{study}{suffix}.csv"
