@@ -325,6 +325,30 @@ def competence(ax: plt.Axes, points: pd.DataFrame, fit: dict, gain: str = "gain_
     legend_below(ax)
 
 
+def imitation(axes, walks: pd.DataFrame, smooth: int = 25) -> None:
+    """An actor's distance to each behaviour policy along its own episodes
+    (``agents.imitation.along_episodes`` with a ``training_seed`` column) on two panels, to
+    the expert policy and to the medium policy: per seed, the mean over the episodes still
+    running at each step, averaged over ``smooth`` steps; a dotted line at the mean length of
+    the seed's episodes that fell."""
+    for ax, level in zip(axes, ("expert", "medium")):
+        for i, (seed, own) in enumerate(walks.groupby("training_seed")):
+            mean = own.groupby("step")[f"distance_{level}"].mean().rolling(
+                smooth, min_periods=1).mean()
+            ax.plot(mean.index, mean.to_numpy(), color=f"C{i}", lw=1.4, label=f"seed {seed}")
+            ends = own.groupby("episode")[["length", "terminated"]].first()
+            if ends["terminated"].any():
+                ax.axvline(ends.loc[ends["terminated"], "length"].mean(), color=f"C{i}",
+                           lw=0.9, ls=":")
+        ax.set_title(f"to the {level} policy's action")
+        ax.set_xlabel("step of the actor's own episode")
+    top = max(line.get_ydata().max() for ax in axes for line in ax.get_lines()
+              if len(line.get_ydata()) > 2)
+    for ax in axes:
+        ax.set_ylim(0, 1.05 * top)
+    axes[0].set_ylabel("distance of the actor's action\n(RMS over dimensions)")
+
+
 QUALITY_LINESTYLE = {"clean": "-", "degraded": "--", "random": ":"}
 
 

@@ -211,6 +211,14 @@ def seed_verdicts(seed_rows: dict[int, pd.DataFrame], epsilon: float, resamples:
     return table.reset_index()
 
 
+def several_seeds(by_seed: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``seed_verdicts`` for sub-cells that more than one training seed has
+    run."""
+    if not len(by_seed):
+        return by_seed
+    return by_seed[by_seed["seeds agreeing"].str.split(" of ").str[1].astype(int) > 1]
+
+
 def select_alpha(kl_by_alpha: dict[float, float], epsilon: float) -> float:
     """The largest alpha whose KL to the actor is at most ``epsilon`` (0: stay frozen)."""
     if not np.isfinite(epsilon) or epsilon < 0:
