@@ -67,3 +67,21 @@ def test_a_registered_rule_with_its_own_network_runs_through_the_engine(monkeypa
         evaluate(make, actor, None, None, conds, [1])
     with pytest.raises(ValueError, match="already registered"):
         rules.register("shift")(shift)
+
+
+def test_step_seconds_calls_the_prior_only_for_a_rule_that_uses_it():
+    torch.manual_seed(0)
+    actor = freeze(GaussianPolicy(11, 3, hidden=(16, 16)))
+    calls = []
+
+    def prior(obs, goal):
+        calls.append(len(obs))
+        return actor(obs)
+
+    obs = torch.zeros(4, 11)
+    assert rules.step_seconds(Condition("frozen"), actor, prior, obs, steps=2, repeats=1) > 0
+    assert calls == []
+    rules.step_seconds(Condition("poe", alpha=0.5), actor, prior, obs, steps=2, repeats=1)
+    assert calls == [4, 4]
+    with pytest.raises(ValueError, match="steps and repeats must be >= 1"):
+        rules.step_seconds(Condition("frozen"), actor, prior, obs, steps=0)
