@@ -69,6 +69,17 @@ def test_iqm_over_sub_cells_with_seeded_cis():
     assert (a["ci_low"] <= a["iqm"]).all() and (a["iqm"] <= a["ci_high"]).all()
 
 
+def test_iqm_over_training_seeds_counts_every_seed_s_episodes_as_runs():
+    from scipy.stats import trim_mean
+
+    seeds = [table({0.5: 1.0}, kl={0.5: 0.1}, seed=s).assign(training_seed=s) for s in (0, 1)]
+    pooled = stats.iqm(pd.concat(seeds), 200, seed=0).set_index("rule")
+    for rule in ("frozen", "poe"):
+        scores = pd.concat(seeds).query("rule == @rule")["score"]
+        # one sub-cell: the IQM of all 50 episodes of both seeds, not of 25 averaged pairs
+        assert pooled.loc[rule, "iqm"] == pytest.approx(trim_mean(scores, 0.25))
+
+
 def test_condition_scores_give_each_condition_its_mean_and_interval():
     rows = table({0.1: 5.0, 0.5: -5.0}, kl={0.1: 0.1, 0.5: 0.5})
     scores = stats.condition_scores(rows, 1000, seed=0)

@@ -348,11 +348,15 @@ def competence_fit(points: pd.DataFrame, gain: str, resamples: int, seed: int
 
 def iqm(rows: pd.DataFrame, resamples: int, seed: int) -> pd.DataFrame:
     """Interquartile mean of scores per condition over sub-cells, with stratified-bootstrap
-    95% CIs (rliable; episodes are runs, sub-cells are tasks)."""
+    95% CIs (rliable; sub-cells are tasks, and the runs of a task are its episodes under every
+    training seed in ``rows``: the bootstrap resamples seeds and episodes within each
+    sub-cell)."""
     conditions = rows.drop_duplicates("condition").set_index("condition")
+    rows = rows.assign(training_seed=_training_seeds(rows))
     matrices = {}
     for condition, group in rows.groupby("condition"):
-        wide = group.pivot_table(index="episode", columns=CELL, values="score")
+        wide = group.pivot_table(index=["training_seed", "episode"], columns=CELL,
+                                 values="score")
         matrices[condition] = wide.to_numpy()
     # rliable 1.2.0 draws its resampling indices from numpy's global generator (its
     # random_state reaches only arch): seed that too, and put it back afterwards
