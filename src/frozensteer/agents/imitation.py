@@ -17,6 +17,7 @@ clipped to the action bounds) to each behaviour policy's deterministic action (S
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 
 import gymnasium as gym
@@ -62,7 +63,7 @@ def on_states(actor, policies: dict[str, BehaviourPolicy], observations: np.ndar
     """``level`` -> the mean distance of the actor's action to that policy's on the states
     ``observations``."""
     obs = np.asarray(observations, dtype=np.float32)
-    actions = _executed(actor.double(), obs)
+    actions = _executed(copy.deepcopy(actor).double(), obs)  # the caller's actor untouched
     return {level: float(d.mean()) for level, d in _distances(actions, obs, policies).items()}
 
 
@@ -71,7 +72,7 @@ def along_episodes(actor, env: str, policies: dict[str, BehaviourPolicy], seeds:
     """One row per (episode, step) of the actor's own deterministic episodes, one per reset
     seed: ``distance_<level>`` to each behaviour policy's action at that state, and the
     episode's ``length`` and whether it ``terminated`` (fell)."""
-    actor = actor.double()
+    actor = copy.deepcopy(actor).double()  # the caller's actor keeps its dtype
     steps = np.zeros(len(seeds), dtype=np.int64)
     parts = []
 
