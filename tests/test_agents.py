@@ -215,6 +215,33 @@ def test_critics_are_verified_like_policies(tmp_path):
         load_critics(path)
 
 
+def test_goal_conditioned_critics_read_the_goal_after_the_row_and_keep_it_on_disk(tmp_path):
+    from frozensteer.agents.checkpoint import load_critics, save_critics
+    from frozensteer.agents.iql import Critics
+
+    torch.manual_seed(0)
+    trained = Critics(7, 3, (8, 8))  # as trained: rows of 5 numbers, then a goal of 2
+    trained.obs_mean.normal_()
+    rows, action = torch.randn(4, 7), torch.randn(4, 3)
+    before = trained.q(rows, action), trained.v(rows)
+    critics = trained.split_goal(2)
+    assert (critics.obs_dim, critics.goal_dim) == (5, 2)
+    assert torch.equal(critics.q(rows[:, :5], action, rows[:, 5:]), before[0])
+    assert torch.equal(critics.v(rows[:, :5], rows[:, 5:]), before[1])
+    one_goal = critics.q(rows[:, :5], action, rows[0, 5:])  # one goal for the batch
+    assert torch.equal(one_goal[0], before[0][0])
+    with pytest.raises(ValueError, match="goal-conditioned .* pass goal"):
+        critics.q(rows[:, :5], action)
+    with pytest.raises(ValueError, match="goal_dim must be"):
+        critics.split_goal(1)
+    path = save_critics(tmp_path / "paper" / "critic" / "antmaze-umaze.pt", critics,
+                        actor_key="k", env="antmaze", dataset_id="frozensteer/antmaze/umaze-v0",
+                        dataset_key="recipe:abc", config={})
+    loaded = load_critics(path)
+    assert loaded.goal_dim == 2
+    assert torch.equal(loaded.q(rows[:, :5], action, rows[:, 5:]), before[0])
+
+
 def test_a_prior_takes_what_a_user_passes_and_one_goal_for_the_batch():
     import numpy as np
 

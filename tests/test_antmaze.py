@@ -151,3 +151,21 @@ def test_whole_antmaze_path_from_data_to_results_table(in_maze_home):
     frozen = table[table.rule == "frozen"].groupby("dataset")["score"].mean()
     recorded = scores.set_index("dataset")["score_mean"]
     np.testing.assert_allclose(recorded[frozen.index], frozen, rtol=1e-3)
+
+    # the appendix's critic rules: goal-conditioned IQL critics trained apart from the actor
+    with pytest.raises(FileNotFoundError, match="frozensteer train critic --env antmaze"):
+        experiments.run_study("appendix-antmaze", profile, workers=1, progress=False)
+    for maze in ("umaze", "umaze-diverse"):
+        path = training.train_critics("antmaze", maze, profile, progress=False)
+        assert training.train_critics("antmaze", maze, profile, progress=False) == path
+        report = pd.read_csv(training.critic_report_path(path))
+        assert list(report["part"]) == [maze] and (report["q_mean"] < 0).all()  # r - 1
+    appendix = experiments.run_study("appendix-antmaze", profile, workers=1, progress=False)
+    rules = [c.rule for c in experiments.study_conditions("appendix-antmaze", profile)]
+    assert list(appendix.drop_duplicates("rule")["rule"]) == rules and "sf-gpi" not in rules
+    assert len(appendix) == experiments.study_size("appendix-antmaze", profile) == 2 * 6
+    # frozen rows: the AntMaze study's own, episode for episode
+    own = table[(table.rule == "frozen") & (table.prior_quality == "clean")]
+    np.testing.assert_array_equal(appendix[appendix.rule == "frozen"]["return"].to_numpy(),
+                                  own["return"].to_numpy())
+    assert (appendix[appendix.rule == "q-gradient"]["kl_to_actor"] > 0).all()

@@ -93,3 +93,28 @@ def test_the_baselines_run_through_the_engine_unchanged():
         evaluate(make, actor, None, None, conds[1:2], [0])
     with pytest.raises(ValueError, match="takes no coefficient"):
         Condition("q-argmax-16", alpha=0.3)
+
+
+class GoalBowl(torch.nn.Module):
+    """A goal-conditioned Q(s, a, g) = -||a - g||^2: each row's best action is its goal."""
+
+    goal_dim = 3
+
+    def q(self, obs, action, goal):
+        return -((action - goal.to(action.dtype)) ** 2).sum(-1)
+
+
+def test_a_goal_conditioned_critic_is_read_at_each_rows_goal():
+    ctx = context([0.0, 0.0, 0.0], rows=4)
+    goals = torch.tensor([[0.5, 0.0, 0.0], [0.0, -0.5, 0.0], [0.0, 0.0, 0.5],
+                          [-0.5, 0.5, 0.0]], dtype=torch.float64)
+    networks = {"critic": GoalBowl()}
+    chosen = Condition("q-argmax-64").apply(ctx.actor, None, obs=ctx.obs, goal=goals,
+                                            networks=networks).mean
+    pool = baselines.candidates(ctx, 64, "q-argmax-64")
+    distance = ((pool - goals[:, None]) ** 2).sum(-1)
+    assert torch.equal(chosen, pool[torch.arange(4), distance.argmin(dim=1)])
+    # gradient ascent moves each row towards its own goal, not a shared one
+    moved = Condition("q-gradient").apply(ctx.actor, None, obs=ctx.obs, goal=goals,
+                                          networks=networks).mean
+    assert ((moved * goals).sum(-1) > 0).all()

@@ -1,8 +1,10 @@
 """The appendix baselines as rules of the registry: the frozen actor steered by a critic.
 
 A critic-guided rule takes no prior: it reads a frozen critic (``networks["critic"]``, an
-object with ``q(obs, action)``, the smaller of twin Q values, as ``agents.iql.Critics``)
-and changes which action the frozen actor's Gaussian executes.  No network is updated.
+object with ``q(obs, action)``, the smaller of twin Q values, as ``agents.iql.Critics``; a
+goal-conditioned one, with ``goal_dim`` > 0 as AntMaze's, gets ``q(obs, action, goal)`` with
+the context's goal) and changes which action the frozen actor's Gaussian executes.  No
+network is updated.
 
 - ``q-argmax-16``, ``q-argmax-64`` (IDQL's resampling of a Gaussian actor, V-GPS's
   selection): draw N actions from the actor's Gaussian, clipped to the action bounds, add
@@ -44,11 +46,25 @@ def candidates(ctx: StepContext, n: int, salt: str) -> torch.Tensor:
     return torch.cat([mean[:, None], draws], dim=1).clamp(ACTION_LOW, ACTION_HIGH)
 
 
-def candidate_values(critic, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-    """(B, K): Q of each of the K candidate actions of each row."""
+def candidate_values(critic, obs: torch.Tensor, actions: torch.Tensor,
+                     goal: torch.Tensor | None = None) -> torch.Tensor:
+    """(B, K): Q of each of the K candidate actions of each row (at its row of ``goal``,
+    for a goal-conditioned critic)."""
     rows, k, _ = actions.shape
-    flat_obs = obs[:, None].expand(rows, k, obs.shape[-1]).reshape(rows * k, -1)
-    return critic.q(flat_obs, actions.reshape(rows * k, -1)).reshape(rows, k)
+
+    def flat(x):
+        return x[:, None].expand(rows, k, x.shape[-1]).reshape(rows * k, -1)
+
+    if goal is not None and getattr(critic, "goal_dim", 0):
+        goal = flat(torch.as_tensor(goal).expand(rows, -1))
+    return q_value(critic, flat(obs), actions.reshape(rows * k, -1), goal).reshape(rows, k)
+
+
+def q_value(critic, obs: torch.Tensor, action: torch.Tensor, goal=None) -> torch.Tensor:
+    """The critic's Q of ``action`` at ``obs``, at ``goal`` if the critic reads one."""
+    if getattr(critic, "goal_dim", 0):
+        return critic.q(obs, action, goal)
+    return critic.q(obs, action)
 
 
 def _executing(ctx: StepContext, action: torch.Tensor) -> DiagGaussian:
@@ -58,7 +74,7 @@ def _executing(ctx: StepContext, action: torch.Tensor) -> DiagGaussian:
 def q_argmax(ctx: StepContext, n: int) -> DiagGaussian:
     """The candidate with the highest Q."""
     actions = candidates(ctx, n, f"q-argmax-{n}")
-    best = candidate_values(ctx.networks["critic"], ctx.obs, actions).argmax(dim=1)
+    best = candidate_values(ctx.networks["critic"], ctx.obs, actions, ctx.goal).argmax(dim=1)
     return _executing(ctx, actions[torch.arange(len(actions)), best])
 
 
@@ -66,7 +82,7 @@ def q_softmax(ctx: StepContext, n: int) -> DiagGaussian:
     """A candidate drawn with probability softmax(Q / T) (its own seeded uniform per row)."""
     salt = f"q-softmax-{n}"
     actions = candidates(ctx, n, salt)
-    q = candidate_values(ctx.networks["critic"], ctx.obs, actions)
+    q = candidate_values(ctx.networks["critic"], ctx.obs, actions, ctx.goal)
     p = torch.softmax(q / SOFTMAX_TEMPERATURE, dim=1).numpy()
     u = [g.random() for g in row_generators(ctx.obs, salt + "/choice")]
     pick = [min(int(np.searchsorted(np.cumsum(row), x, side="right")), len(row) - 1)
@@ -95,13 +111,13 @@ def q_gradient(ctx: StepContext, _coefficient=None) -> DiagGaussian:
     for _ in range(GRADIENT_STEPS):
         with torch.enable_grad():
             point = action.detach().requires_grad_(True)
-            value = critic.q(ctx.obs, point)
+            value = q_value(critic, ctx.obs, point, ctx.goal)
             grad, = torch.autograd.grad(value.sum(), point)
         direction = std**2 * grad  # the natural gradient of a diagonal Gaussian's mean
         size = 0.5 * ((direction / std) ** 2).sum(-1, keepdim=True)  # KL of a unit step
         trial = trust_region(mean, std, action + direction * torch.sqrt(
             rate / size.clamp_min(1e-300)), KL_BUDGET)
-        better = (critic.q(ctx.obs, trial) > value.detach())[..., None]
+        better = (q_value(critic, ctx.obs, trial, ctx.goal) > value.detach())[..., None]
         action = torch.where(better, trial, action)
         rate = torch.where(better, rate, rate / 4)
     return _executing(ctx, action.detach())

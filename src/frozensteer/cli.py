@@ -8,7 +8,7 @@ import sys
 
 from frozensteer.data.envs import BEHAVIOUR_IDS
 from frozensteer.profiles import PROFILES
-from frozensteer.variants import VARIANTS
+from frozensteer.variants import STUDIES
 
 
 def positive_int(text: str) -> int:
@@ -130,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", parents=[common],
                               help="run a study's grid (stored conditions are reused)")
     run.add_argument("--study", required=True,
-                     choices=["main", "harder", "antmaze", "appendix", "placebo", *VARIANTS],
+                     choices=list(STUDIES),
                      help="which study's grid to run, or a robustness variant of one (e.g. "
                           "main-goal-p50: the main study with one choice changed); required")
     run.add_argument("--mode", default="deterministic", choices=["deterministic", "stochastic"],
@@ -156,8 +156,7 @@ def _parser() -> argparse.ArgumentParser:
         help="everything a profile's studies need, from nothing: datasets, actors, priors, "
              "critics, every study in every mode, then the book (what is stored is reused)")
     reproduce.add_argument("--study", action="append", dest="studies", metavar="STUDY",
-                           choices=["main", "harder", "antmaze", "appendix", "placebo",
-                                    *VARIANTS],
+                           choices=list(STUDIES),
                            help="reproduce only this study and what it needs (repeatable; "
                                 "default every study and robustness variant)")
     reproduce.add_argument("--executor", default="local", choices=["local", "ray"],

@@ -37,9 +37,7 @@ from frozensteer.profiles import Profile, get_profile
 from frozensteer.rules import Condition
 
 PRIOR_QUALITIES = ("clean", "degraded", "random")
-BASE_STUDIES = ("main", "harder", "antmaze", "appendix", "placebo")
-# the base studies, then the robustness variants (``frozensteer.variants``), each a study
-STUDIES = BASE_STUDIES + tuple(variants.VARIANTS)
+BASE_STUDIES, STUDIES = variants.BASE_STUDIES, variants.STUDIES
 RANDOM_PRIOR_SEED = 0  # the random prior of training seed s starts from seed RANDOM_PRIOR_SEED + s
 ROWS_VERSION = 2  # bumped whenever the columns or content of a condition's rows change
 
@@ -55,13 +53,20 @@ def paper_conditions(profile: Profile | str) -> list[Condition]:
     return out
 
 
+CRITIC_RULES = ("q-argmax-16", "q-argmax-64", "q-softmax-16", "q-softmax-64", "q-gradient")
+
+
+def critic_conditions(profile: Profile | str) -> list[Condition]:
+    """The critic-guided appendix baselines (``frozensteer.baselines``) beside the frozen
+    actor: AntMaze's appendix study, whose critics are trained apart from its actors."""
+    return [Condition("frozen")] + [Condition(rule) for rule in CRITIC_RULES]
+
+
 def appendix_conditions(profile: Profile | str) -> list[Condition]:
-    """The appendix baselines (``frozensteer.baselines``) beside the frozen actor: steering
-    by the actor's own IQL critic (the critic rules use no prior; PoE's rows come from the
-    main and harder studies' clean-prior sub-cells, paired by seed)."""
-    return [Condition("frozen")] + [Condition(rule) for rule in (
-        "q-argmax-16", "q-argmax-64", "q-softmax-16", "q-softmax-64", "q-gradient",
-        "sf-gpi")]
+    """The appendix baselines beside the frozen actor: steering by the actor's own IQL
+    critic, and SF/GPI (the critic rules use no prior; PoE's rows come from the main and
+    harder studies' clean-prior sub-cells, paired by seed)."""
+    return critic_conditions(profile) + [Condition("sf-gpi")]
 
 
 def placebo_conditions(profile: Profile | str) -> list[Condition]:
@@ -73,10 +78,10 @@ def placebo_conditions(profile: Profile | str) -> list[Condition]:
 
 # named condition sets, and the one each study runs
 CONDITION_SETS: dict[str, Callable[[Profile], list[Condition]]] = {
-    "paper": paper_conditions, "appendix": appendix_conditions,
+    "paper": paper_conditions, "appendix": appendix_conditions, "critic": critic_conditions,
     "placebo": placebo_conditions}
 STUDY_CONDITIONS = {"main": "paper", "harder": "paper", "antmaze": "paper",
-                    "appendix": "appendix", "placebo": "placebo"}
+                    "appendix": "appendix", "appendix-antmaze": "critic", "placebo": "placebo"}
 
 
 def conditions(profile: Profile | str, name: str = "paper") -> list[Condition]:
@@ -126,9 +131,13 @@ def sub_cells(study: str, profile: Profile | str) -> list[SubCell]:
     if base == "appendix":  # every locomotion cell with its critic and its clean prior
         return [SubCell(study, env, dataset, "clean", seed) for seed in prof.training_seeds
                 for env, dataset in main + harder]
+    mazes = [("antmaze", maze) for maze in ("umaze", "umaze-diverse")]
+    if base == "appendix-antmaze":  # each maze with its critics (the prior is not used)
+        return [SubCell(study, env, maze, "clean", seed) for seed in prof.training_seeds
+                for env, maze in mazes]
     pairs = {"main": main, "harder": harder, "placebo": main + harder,  # the placebos: every
              # locomotion sub-cell, as far from the actor as its PoE
-             "antmaze": [("antmaze", maze) for maze in ("umaze", "umaze-diverse")]}[base]
+             "antmaze": mazes}[base]
     qualities = (variants.VARIANTS[study].qualities if study in variants.VARIANTS
                  else PRIOR_QUALITIES)
     return [SubCell(study, env, dataset, quality, seed) for seed in prof.training_seeds

@@ -39,6 +39,8 @@ class Family:
     goal_in_observation: bool  # True: each episode's goal comes with its observation
     prior_goal: str | None = None  # how the priors' hindsight goal is drawn, if not the
     # mean future reward (recorded in the prior's config)
+    critic_expectile: float | None = None  # IQL's expectile of critics trained apart from
+    # the actor (a behaviour-cloned one); None: the critics come with the IQL actors
 
     def build_data(self, env: str, prof: Profile, *, progress: bool = True,
                    rebuild: bool = False) -> list[dict]:
@@ -93,6 +95,26 @@ class Family:
 
         return later_position(data, data.next_observations[:, -2:], seed=seed, p=LATER_P)
 
+    def critic_data(self, minari_dataset, data):
+        """What critics trained apart from the actor learn from: (transitions, the length of
+        the goal ending each row, the reward scale).  For a maze, IQL's AntMaze recipe: each
+        row followed by its episode's goal (goal-conditioned critics, like the prior), the
+        rewards as recorded minus 1, unscaled."""
+        if self.critic_expectile is None:
+            raise ValueError(f"the {self.name} family's critics come with its IQL actors")
+        from frozensteer.data.antmaze import transition_goals
+        from frozensteer.data.transitions import Transitions
+
+        goals = transition_goals(minari_dataset)
+        if len(goals) != len(data):
+            raise ValueError(f"{len(goals)} goals for {len(data)} transitions: pass the "
+                             "transitions of this dataset (from_minari)")
+        return Transitions(
+            observations=np.concatenate([data.observations, goals], axis=1),
+            actions=data.actions, rewards=data.rewards - np.float32(1.0),
+            next_observations=np.concatenate([data.next_observations, goals], axis=1),
+            terminals=data.terminals, episode=data.episode), goals.shape[1], 1.0
+
     def episodes_per_condition(self, prof: Profile) -> int:
         return (prof.antmaze_episodes_per_condition if self.goal_in_observation
                 else prof.episodes_per_condition)
@@ -113,7 +135,8 @@ LOCOMOTION = Family("locomotion", ("hopper", "halfcheetah", "walker2d", "ant"),
                     goal_in_observation=False)
 ANTMAZE = Family("antmaze", ("antmaze",), tuple(MAZES), actor_algorithm="bc",
                  score_name="success rate (%)", goal_in_observation=True,
-                 prior_goal=f"(x, y) a geometric number of steps later, p={LATER_P}")
+                 prior_goal=f"(x, y) a geometric number of steps later, p={LATER_P}",
+                 critic_expectile=0.9)
 FAMILIES = (LOCOMOTION, ANTMAZE)
 
 

@@ -185,13 +185,15 @@ def estimate_s(step: Step, profile: Profile | str) -> float | None:
     if step.kind in ("actor", "critic", "prior"):
         from frozensteer.families import family
 
-        bc = step.kind == "prior" or family(step.env).actor_algorithm == "bc"
+        apart = step.kind == "critic" and family(step.env).actor_algorithm == "bc"
+        bc = not apart and (step.kind == "prior" or family(step.env).actor_algorithm == "bc")
         steps = prof.bc_steps if bc else prof.iql_steps
         if step.quality == "degraded":
             steps *= _with_fraction(prof, step.fraction).degraded_step_fraction
         # critics trained again for an actor trained before critics were kept cost at most
-        # what the actor's whole training cost
-        kind = "actor" if step.kind == "critic" else step.kind
+        # what the actor's whole training cost; critics trained apart from a behaviour-cloned
+        # actor, what earlier such critics cost
+        kind = "actor" if step.kind == "critic" and not apart else step.kind
         rates = [r for r in _training_rates(prof)
                  if (r["kind"], r["env"], r["quality"]) == (kind, step.env, step.quality)]
         return steps * statistics.median(r["s_per_step"] for r in rates) if rates else None

@@ -67,6 +67,11 @@ VARIANTS: dict[str, Variant] = {
 }
 
 
+BASE_STUDIES = ("main", "harder", "antmaze", "appendix", "appendix-antmaze", "placebo")
+# the base studies, then the robustness variants, each a study
+STUDIES = BASE_STUDIES + tuple(VARIANTS)
+
+
 def of_study(study: str) -> list[str]:
     """The variants whose base is ``study``, in their fixed order."""
     return [name for name, variant in VARIANTS.items() if variant.study == study]

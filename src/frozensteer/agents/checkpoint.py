@@ -172,7 +172,7 @@ def load_critics(path: Path, *, env: str | None = None):
     payload = read_critics(path, env=env)
     net = payload["network"]
     critics = Critics(net["obs_dim"], net["act_dim"], tuple(net["hidden"]),
-                      net["reward_scale"])
+                      net["reward_scale"], net.get("goal_dim", 0))
     critics.load_state_dict(payload["state_dict"])
     return critics.requires_grad_(False).eval()
 

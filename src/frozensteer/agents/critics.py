@@ -80,14 +80,16 @@ def held_out(env: str, dataset: str, profile, transitions: int = 20_000) -> Tran
 @torch.no_grad()
 def report(critics, transitions: Transitions, parts: np.ndarray, *, discount: float,
            temperature: float, max_weight: float, sample: int = 20_000, seed: int = 0,
-           actor=None, held_out_transitions: Transitions | None = None) -> pd.DataFrame:
+           actor=None, held_out_transitions: Transitions | None = None,
+           goals: np.ndarray | None = None) -> pd.DataFrame:
     """One row per part (``parts`` names each transition's part) on up to ``sample``
     transitions of it, drawn with ``seed``: Q, V and advantage means, advantage weights,
     the share clipped, Spearman's correlation of Q with the scaled Monte-Carlo return (over
     the sampled transitions whose return is nearly whole: a terminal, or ``HELD_OUT_TAIL``
     more steps, follows them), and with an ``actor``, the mean Q of its mean action (clipped to [-1, 1]) and the share of
     states where it exceeds Q of the dataset's action.  ``held_out_transitions`` add a part
-    ``held-out episodes``."""
+    ``held-out episodes``.  Goal-conditioned critics read each transition's row of
+    ``goals``."""
     parts = np.asarray(parts)
     if parts.shape != (len(transitions),):
         raise ValueError(f"parts must name each of the {len(transitions)} transitions, got "
@@ -101,7 +103,8 @@ def report(critics, transitions: Transitions, parts: np.ndarray, *, discount: fl
         index = np.sort(rng.choice(index, size=min(sample, len(index)), replace=False))
         obs = torch.as_tensor(transitions.observations[index])
         act = torch.as_tensor(transitions.actions[index])
-        q, v = critics.q(obs, act).numpy(), critics.v(obs).numpy()
+        goal = None if goals is None else torch.as_tensor(goals[index])
+        q, v = critics.q(obs, act, goal).numpy(), critics.v(obs, goal).numpy()
         advantage = q - v
         weight = np.exp(temperature * advantage)
         rows.append({"part": part, "transitions": int((parts == part).sum()),
@@ -112,7 +115,7 @@ def report(critics, transitions: Transitions, parts: np.ndarray, *, discount: fl
                      "clipped_share": float((weight >= max_weight).mean()),
                      "q_vs_return_spearman": float(scipy_stats.spearmanr(
                          q[usable[index]], returns[index][usable[index]]).statistic),
-                     **_actor_columns(critics, actor, obs, q)})
+                     **_actor_columns(critics, actor, obs, q, goal)})
     if held_out_transitions is not None and _with_tail(held_out_transitions).sum() > 2:
         data = held_out_transitions
         usable = np.flatnonzero(_with_tail(data))
@@ -138,10 +141,11 @@ def _with_tail(transitions: Transitions) -> np.ndarray:
     return (steps_to_end(transitions) >= HELD_OUT_TAIL) | ends_in_terminal
 
 
-def _actor_columns(critics, actor, obs: torch.Tensor, q_data: np.ndarray) -> dict:
+def _actor_columns(critics, actor, obs: torch.Tensor, q_data: np.ndarray,
+                   goal: torch.Tensor | None = None) -> dict:
     if actor is None:
         return {}
     action = actor(obs).mean.clamp(-1.0, 1.0).to(obs.dtype)
-    q_actor = critics.q(obs, action).numpy()
+    q_actor = critics.q(obs, action, goal).numpy()
     return {"q_actor_mean": float(q_actor.mean()),
             "actor_preferred_share": float((q_actor > q_data).mean())}

@@ -79,31 +79,55 @@ class Critics(nn.Module):
 
     ``q(obs, action)`` is min(Q1, Q2) and ``v(obs)`` is V, both on raw observations and in
     the training's scaled reward units (``reward_scale`` times the environment's reward).
+    Goal-conditioned critics (``goal_dim`` > 0, AntMaze's) read each observation row
+    followed by its goal: ``q(obs, action, goal)`` and ``v(obs, goal)``; other critics
+    ignore ``goal``.
     """
 
     def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...] = (256, 256),
-                 reward_scale: float = 1.0):
+                 reward_scale: float = 1.0, goal_dim: int = 0):
         super().__init__()
         self.obs_dim, self.act_dim, self.hidden = obs_dim, act_dim, tuple(hidden)
+        self.goal_dim = int(goal_dim)
         self.reward_scale = float(reward_scale)
-        self.q1, self.q2 = mlp(obs_dim + act_dim, hidden), mlp(obs_dim + act_dim, hidden)
-        self.value = mlp(obs_dim, hidden)
-        self.register_buffer("obs_mean", torch.zeros(obs_dim))
-        self.register_buffer("obs_std", torch.ones(obs_dim))
+        inputs = obs_dim + self.goal_dim
+        self.q1, self.q2 = mlp(inputs + act_dim, hidden), mlp(inputs + act_dim, hidden)
+        self.value = mlp(inputs, hidden)
+        self.register_buffer("obs_mean", torch.zeros(inputs))
+        self.register_buffer("obs_std", torch.ones(inputs))
 
     def config(self) -> dict:
         return {"obs_dim": self.obs_dim, "act_dim": self.act_dim, "hidden": list(self.hidden),
-                "reward_scale": self.reward_scale}
+                "reward_scale": self.reward_scale,
+                **({"goal_dim": self.goal_dim} if self.goal_dim else {})}
+
+    def split_goal(self, goal_dim: int) -> Critics:
+        """These critics, trained on rows whose last ``goal_dim`` numbers are the goal, as
+        goal-conditioned critics (the same networks; ``q`` and ``v`` then take the goal)."""
+        if not 0 < goal_dim < self.obs_dim or self.goal_dim:
+            raise ValueError(f"goal_dim must be between 1 and {self.obs_dim - 1} on critics "
+                             f"without a goal, got {goal_dim} (goal_dim now {self.goal_dim})")
+        self.obs_dim, self.goal_dim = self.obs_dim - goal_dim, goal_dim
+        return self
 
     def normalise(self, obs: torch.Tensor) -> torch.Tensor:
         return (obs - self.obs_mean) / self.obs_std
 
-    def q(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-        sa = torch.cat([self.normalise(obs), action], dim=-1)
+    def _inputs(self, obs: torch.Tensor, goal) -> torch.Tensor:
+        if not self.goal_dim:
+            return self.normalise(obs)
+        if goal is None:
+            raise ValueError(f"these critics are goal-conditioned (goal_dim {self.goal_dim}): "
+                             "pass goal, one row or one per observation")
+        goal = torch.as_tensor(goal, dtype=obs.dtype).reshape(-1, self.goal_dim)
+        return self.normalise(torch.cat([obs, goal.expand(len(obs), -1)], dim=-1))
+
+    def q(self, obs: torch.Tensor, action: torch.Tensor, goal=None) -> torch.Tensor:
+        sa = torch.cat([self._inputs(obs, goal), action], dim=-1)
         return torch.min(self.q1(sa), self.q2(sa)).squeeze(-1)
 
-    def v(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.value(self.normalise(obs)).squeeze(-1)
+    def v(self, obs: torch.Tensor, goal=None) -> torch.Tensor:
+        return self.value(self._inputs(obs, goal)).squeeze(-1)
 
 
 class IQL:
@@ -221,7 +245,7 @@ CURVE_STATS = ("value_loss", "q_loss", "actor_loss", "advantage", "weight", "cli
 
 def train_iql(data: Transitions, config: IQLConfig, *, progress: bool | str = False,
               state: Path | None = None, state_key: str = "", save_every: int = 10_000,
-              device: str = "cpu", critics_only: bool = False
+              device: str = "cpu", critics_only: bool = False, scale: float | None = None
               ) -> tuple[GaussianPolicy, list[dict], Critics]:
     """The IQL actor trained on ``data``, a loss curve (about a hundred rows) and the
     critics, both networks returned on the CPU.  ``device`` is where the networks and data
@@ -232,7 +256,8 @@ def train_iql(data: Transitions, config: IQLConfig, *, progress: bool | str = Fa
     at its initialisation): IQL's value and Q updates never read the actor, and the
     initialisation and minibatches are the same, so the critics are bit for bit those of
     the full run with this config (on the same device and thread count), in about two
-    thirds of its time.
+    thirds of its time.  ``scale`` replaces the rewards' scale (``reward_scale`` of the
+    data by default).
 
     With ``state``, the whole training state (networks, targets, optimisers, sampler) is
     saved there every ``save_every`` steps, and a run finding a state saved under the same
@@ -243,7 +268,8 @@ def train_iql(data: Transitions, config: IQLConfig, *, progress: bool | str = Fa
         raise ValueError(f"steps must be >= 0, got {config.steps}")
     mean = torch.as_tensor(data.observations.mean(0))
     std = torch.as_tensor(data.observations.std(0)).clamp_min(1e-3)
-    trainer = IQL(mean, std, data.actions.shape[1], config, reward_scale(data), device)
+    trainer = IQL(mean, std, data.actions.shape[1], config,
+                  reward_scale(data) if scale is None else scale, device)
 
     def tensor(x, dtype=None):
         return torch.as_tensor(x, dtype=dtype).to(device)

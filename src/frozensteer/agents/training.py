@@ -31,7 +31,8 @@ from frozensteer.data import datasets
 from frozensteer.data.transitions import from_minari
 from frozensteer.families import family
 from frozensteer.profiles import PROFILES, Profile, get_profile
-from frozensteer.provenance import git_commit, locked, read_table, sha256, write_json, write_table
+from frozensteer.provenance import (content_key, git_commit, locked, read_table, sha256,
+                                   write_json, write_table)
 
 # CORL's published IQL scores on D4RL's own (v2) data (the "Last Scores" Gym-MuJoCo table
 # of CORL's README, mean over its seeds): a yardstick only, the data differ.
@@ -145,11 +146,10 @@ def train_critics(env: str, dataset: str, profile: Profile | str, *, seed: int =
     """The IQL critics of the actor of ``env``, ``dataset`` and ``seed``: the ones its
     training kept, or, for an actor trained before critics were kept, trained again
     (critics only: the same config, seed and minibatches as the actor's run, so the same
-    critics) and saved at ``critic_path`` with the actor's key."""
+    critics) and saved at ``critic_path`` with the actor's key.  A behaviour-cloned actor
+    (AntMaze) gets critics trained apart from it on its data, with its family's recipe
+    (``Family.critic_data``) and training ``seed``."""
     prof = get_profile(profile)
-    if family(env).actor_algorithm != "iql":
-        raise ValueError(f"env {env!r} has {family(env).actor_algorithm} actors, which have no "
-                         "critics; critic-guided steering needs an IQL actor")
     actor_file = policy_path("actor", env, dataset, prof, seed=seed)
     if not actor_file.exists():
         raise FileNotFoundError(f"no actor at {actor_file}: train it first with `frozensteer "
@@ -157,21 +157,35 @@ def train_critics(env: str, dataset: str, profile: Profile | str, *, seed: int =
                                 f"{prof.name}" + (f" --seed {seed}`" if seed else "`"))
     actor = read_checkpoint(actor_file)
     critic_file = critic_path(env, dataset, prof, seed)
-    config = IQLConfig(**{**actor["config"], "hidden": tuple(actor["config"]["hidden"])})
-    if critic_file.exists() and read_critics(critic_file)["actor_key"] == actor["key"]:
-        record_critic_report(critic_file, env, dataset, prof, config)
-        return critic_file
+    fam = family(env)
+    if fam.actor_algorithm == "iql":
+        config = IQLConfig(**{**actor["config"], "hidden": tuple(actor["config"]["hidden"])})
+        state_key = actor["key"] + ":critics"
+    else:
+        config = IQLConfig(steps=prof.iql_steps, batch_size=prof.batch_size, seed=seed,
+                           expectile=fam.critic_expectile)
+        state_key = actor["key"] + ":critics:" + content_key(config.as_dict())
+    if critic_file.exists():
+        old = read_critics(critic_file)
+        if old["actor_key"] == actor["key"] and (fam.actor_algorithm == "iql" or json.dumps(
+                old["config"], sort_keys=True) == json.dumps(config.as_dict(), sort_keys=True)):
+            record_critic_report(critic_file, env, dataset, prof, config)
+            return critic_file
     minari_dataset = datasets.load_dataset(actor["dataset_id"], prof)
     if dataset_key(minari_dataset) != actor["dataset_key"]:
         raise ValueError(f"the dataset {actor['dataset_id']} is not the one the actor at "
                          f"{actor_file} was trained on; rebuild it (`frozensteer data build "
                          f"--env {env} --profile {prof.name}`) or retrain the actor")
+    data, goal_dim, scale = from_minari(minari_dataset), 0, None
+    if fam.actor_algorithm != "iql":
+        data, goal_dim, scale = fam.critic_data(minari_dataset, data)
     state = critic_file.parents[1] / "unfinished" / f"critic-{critic_file.name}"
-    _, _, critics = train_iql(from_minari(minari_dataset), config,
-                              progress=progress and f"IQL critics {env}", state=state,
-                              state_key=actor["key"] + ":critics",
+    _, _, critics = train_iql(data, config, progress=progress and f"IQL critics {env}",
+                              state=state, state_key=state_key,
                               save_every=save_every(config.steps), device=device,
-                              critics_only=True)
+                              critics_only=True, scale=scale)
+    if goal_dim:
+        critics.split_goal(goal_dim)
     save_critics(critic_file, critics, actor_key=actor["key"], env=env,
                  dataset_id=actor["dataset_id"], dataset_key=actor["dataset_key"],
                  config=config.as_dict())
@@ -252,7 +266,15 @@ def record_critic_report(critic_file: Path, env: str, dataset: str, prof: Profil
                 set(old.get("report_version", [1])) == {CRITIC_REPORT_VERSION}:
             return out
     minari_dataset = datasets.load_dataset(datasets.local_id(env, dataset), prof)
-    data = from_minari(minari_dataset)
+    data, goals, held_out = from_minari(minari_dataset), None, None
+    fam = family(env)
+    if fam.critic_expectile is not None:  # critics trained apart: their rewards, their goals
+        trained_on, goal_dim, _ = fam.critic_data(minari_dataset, data)
+        data = dataclasses.replace(data, rewards=trained_on.rewards)
+        goals = trained_on.observations[:, -goal_dim:]
+    else:  # fresh episodes of the behaviour policies (a maze's planner has no such recipe)
+        held_out = critic_checks.held_out(env, dataset, prof,
+                                          min(20_000, prof.dataset_transitions))
     parts = np.full(len(data), dataset, dtype=object)
     if dataset == "medium-expert":
         medium = datasets.load_dataset(datasets.local_id(env, "medium"), prof).total_episodes
@@ -262,9 +284,7 @@ def record_critic_report(critic_file: Path, env: str, dataset: str, prof: Profil
     table = critic_checks.report(load_critics(critic_file, env=env), data, parts,
                                  discount=config.discount, temperature=config.temperature,
                                  max_weight=config.max_weight, actor=actor,
-                                 held_out_transitions=critic_checks.held_out(
-                                     env, dataset, prof,
-                                     min(20_000, prof.dataset_transitions)))
+                                 held_out_transitions=held_out, goals=goals)
     return write_table(out, table.assign(env=env, dataset=dataset,
                                           critic_weights_sha256=digest,
                                           report_version=CRITIC_REPORT_VERSION))

@@ -283,6 +283,13 @@ def build(profile: Profile | str, *, progress: bool = True, rebuild: bool = Fals
             for level in MAZES]
 
 
+def transition_goals(minari_dataset) -> np.ndarray:
+    """(transitions, 2): the goal of each transition's episode (``desired_goal``), float32, in
+    the order of ``transitions.from_minari``."""
+    return np.concatenate([ep.observations["desired_goal"][:-1]
+                           for ep in minari_dataset.iterate_episodes()]).astype(np.float32)
+
+
 def reached(episode) -> bool:
     """Whether an episode (collected or read from a dataset) came within the success radius
     of its goal (the sparse reward of the maze environments is 1 there)."""
