@@ -297,9 +297,9 @@ def verdicts(main: pd.DataFrame, harder: pd.DataFrame, antmaze: pd.DataFrame, *,
     """Every claim's verdict, one row each (columns: claim, ours, verdict, rule); HELP,
     FROZEN and HURT decided by the classification rule ``test`` (``stats.TESTS``).
     ``appendix`` holds the appendix study's rows of every training seed run, ``n_appendix``
-    how many (sub-cell, seed) pairs it has; ``seed_rows`` the main and harder rows of every
-    training seed run, against which claim 7 sets each baseline (default: ``main`` and
-    ``harder`` as given).  ``competence`` is claim 8's ``stats.competence_fit`` (the harder
+    how many (sub-cell, seed) pairs it has; ``seed_rows`` the main and harder (and, for
+    AntMaze's critic rules, AntMaze) rows of every training seed run, against whose PoE
+    claim 7 sets each baseline (default: ``main`` and ``harder`` as given).  ``competence`` is claim 8's ``stats.competence_fit`` (the harder
     chapter's, over every training seed run); without it, the fit over ``main`` and
     ``harder`` as given."""
     if test not in stats.TESTS:
